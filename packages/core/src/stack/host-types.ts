@@ -1,0 +1,113 @@
+import type { TcpConfig } from '../tcp/config.js';
+import type { TcpSegment } from '../wire/tcp-types.js';
+
+/** Handle of a connection (or listener) inside one `Host`. */
+export type SocketId = number;
+
+/** Why a connection failed, as the application sees it. */
+export type ConnectionError =
+  /** RST in answer to our SYN (RFC 9293 §3.10.7.3). */
+  | 'refused'
+  /** RST on a synchronized connection. */
+  | 'reset'
+  /** Retransmissions exhausted (RFC 9293 §3.8.3). */
+  | 'timed-out'
+  /** The next hop never answered ARP. */
+  | 'unreachable';
+
+export interface HostConfig {
+  /** Our Ethernet address, as a 48-bit integer. */
+  readonly mac: number;
+  /** Our IPv4 address, as a 32-bit unsigned integer. */
+  readonly ip: number;
+  /** On-link prefix; destinations outside it go through `gateway`. */
+  readonly prefixLength: number;
+  readonly gateway?: number;
+  /** Link MTU (IPv4 packet size), default 1500. */
+  readonly mtu?: number;
+  /** Secret for RFC 6528 initial sequence numbers: an input, so runs replay. */
+  readonly isnSecret: Uint8Array;
+  /** First ephemeral port tried for active opens (49152–65535 by default). */
+  readonly ephemeralPortStart?: number;
+  readonly tcp?: Partial<TcpConfig>;
+  /** Emit `segment` events for every segment sent and received (for -v and traces). */
+  readonly traceSegments?: boolean;
+}
+
+export type HostEvent =
+  | { readonly type: 'connected'; readonly socket: SocketId }
+  | {
+      readonly type: 'accepted';
+      readonly listener: SocketId;
+      readonly socket: SocketId;
+      readonly remoteIp: number;
+      readonly remotePort: number;
+    }
+  /** Bytes delivered in order. The application calls `consume` once it has processed them. */
+  | { readonly type: 'data'; readonly socket: SocketId; readonly data: Uint8Array }
+  /** The send buffer has room again after `send` accepted less than offered. */
+  | { readonly type: 'writable'; readonly socket: SocketId }
+  /** The peer's FIN arrived: no more data will come. */
+  | { readonly type: 'peer-closed'; readonly socket: SocketId }
+  /** The connection reached CLOSED and its control block is gone. */
+  | { readonly type: 'closed'; readonly socket: SocketId }
+  | { readonly type: 'error'; readonly socket: SocketId; readonly error: ConnectionError }
+  | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
+  | {
+      readonly type: 'segment';
+      readonly socket: SocketId;
+      readonly direction: 'in' | 'out';
+      readonly segment: TcpSegment;
+      readonly at: number;
+    };
+
+/** Counters of frames the host did not accept, by reason, and of what it answered. */
+export interface HostStats {
+  framesIn: number;
+  framesOut: number;
+  /** Reason (e.g. `ipv4.checksum: mismatch`, `not-for-us`, `no-socket`) → count. */
+  readonly dropped: Map<string, number>;
+  arpRepliesSent: number;
+  echoRepliesSent: number;
+  resetsSent: number;
+}
+
+/** Misuse of the host's API by the application (not a network event). */
+export class StackError extends Error {
+  constructor(
+    readonly code: 'unknown-socket' | 'port-in-use' | 'no-ephemeral-port' | 'invalid-state' | 'invalid-argument',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StackError';
+  }
+}
+
+/**
+ * A whole IPv4 host (Ethernet, ARP, IPv4, ICMP echo, TCP) as a pure, sans-I/O
+ * object: frames and time go in, frames, events and the next deadline come out.
+ * Adapters (io-mock, io-pcap) only move frames and read clocks.
+ */
+export interface NetworkHost {
+  receiveFrame(frame: Uint8Array, now: number): void;
+  /** Runs every timer whose deadline is ≤ now. */
+  advanceTime(now: number): void;
+  /** Next Ethernet frame to put on the wire, if any. */
+  pollFrame(): Uint8Array | undefined;
+  pollEvent(): HostEvent | undefined;
+  /** Earliest time at which `advanceTime` has work to do. */
+  nextDeadline(): number | undefined;
+  connect(remoteIp: number, remotePort: number, now: number, localPort?: number): SocketId;
+  listen(port: number, now: number): SocketId;
+  /** Queues bytes for sending; returns how many were accepted (0 when the send buffer is full). */
+  send(socket: SocketId, data: Uint8Array, now: number): number;
+  /** The application has processed `bytes` of delivered data: reopens the receive window. */
+  consume(socket: SocketId, bytes: number, now: number): void;
+  /** Graceful close: FIN after queued data (RFC 9293 §3.10.4). */
+  close(socket: SocketId, now: number): void;
+  /** Abort: RST, drop queued data (RFC 9293 §3.10.5). */
+  abort(socket: SocketId, now: number): void;
+  /** The RFC 9293 state name of a socket, or undefined once it is gone. */
+  socketState(socket: SocketId): string | undefined;
+  readonly stats: HostStats;
+}

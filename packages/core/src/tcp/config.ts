@@ -1,0 +1,47 @@
+/**
+ * Tunables of one connection. Defaults are chosen so that a fast path is not
+ * window-limited: a 5 ms RTT at 10 Gbit/s needs ~6 MB in flight, so buffers are
+ * large and window scaling (RFC 7323 §2) is on.
+ */
+export interface TcpConfig {
+  /** MSS we advertise and use when the peer sends none larger (RFC 9293 §3.7.1). */
+  readonly mss: number;
+  /** Bytes the application may queue for sending before `send` accepts less. */
+  readonly sendBufferSize: number;
+  /** Bytes we are ready to hold for the application: the receive window's upper bound. */
+  readonly receiveBufferSize: number;
+  /** Offer window scaling (RFC 7323 §2). */
+  readonly windowScaling: boolean;
+  /** RFC 6298 §2: initial RTO, and its floor and ceiling (milliseconds). */
+  readonly initialRto: number;
+  readonly minRto: number;
+  readonly maxRto: number;
+  /** Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 §3.4.2), milliseconds. */
+  readonly msl: number;
+  /** Give up after this many retransmissions of the same segment (RFC 9293 §3.8.3, R2). */
+  readonly maxRetransmissions: number;
+  /** Give up after this many SYN retransmissions (R2 for SYN). */
+  readonly maxSynRetransmissions: number;
+  /** Bound on the out-of-order data held for reassembly, in bytes. */
+  readonly reassemblyLimit: number;
+  /** Delay before a lone ACK is sent (RFC 9293 §3.8.6.3: less than 0.5 s), milliseconds. */
+  readonly delayedAckTimeout: number;
+  /** Disable Nagle's algorithm (RFC 9293 §3.7.4). */
+  readonly noDelay: boolean;
+}
+
+export const defaultTcpConfig: TcpConfig = {
+  mss: 1460,
+  sendBufferSize: 4 * 1024 * 1024,
+  receiveBufferSize: 4 * 1024 * 1024,
+  windowScaling: true,
+  initialRto: 1000,
+  minRto: 200,
+  maxRto: 60_000,
+  msl: 30_000,
+  maxRetransmissions: 15,
+  maxSynRetransmissions: 6,
+  reassemblyLimit: 4 * 1024 * 1024,
+  delayedAckTimeout: 40,
+  noDelay: false,
+};
