@@ -1,0 +1,107 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, run, type Lab } from './lab.js';
+
+const NAME = 'tcpd-lab';
+
+async function namespacesNamed(prefix: string): Promise<string[]> {
+  const listing = await run('ip', ['netns', 'list']);
+  return listing.stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((ns) => ns.startsWith(prefix));
+}
+
+describe('createLab', () => {
+  let lab: Lab;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tcpd-lab-'));
+    lab = await createLab({ name: NAME, subnet: 10 });
+  });
+
+  afterAll(async () => {
+    await lab.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names and addresses its parts after the prefix and subnet', () => {
+    expect(lab).toMatchObject({
+      serverNs: 'tcpd-lab-srv',
+      clientNs: 'tcpd-lab-cli',
+      clientIface: 'tcpd-lab-stk',
+      serverIp: '198.18.10.1',
+      stackIp: '198.18.10.2',
+      clientKernelIp: '198.18.10.3',
+    });
+  });
+
+  it('connects the client kernel to the server kernel', async () => {
+    expect(await lab.ping(lab.clientNs, lab.serverIp)).toBe(true);
+    expect(await lab.ping(lab.serverNs, lab.clientKernelIp)).toBe(true);
+    // Nobody owns the stack's address while the stack is not running.
+    expect(await lab.ping(lab.serverNs, lab.stackIp, 300)).toBe(false);
+  });
+
+  it('leaves the stack address and interface unconfigured in every kernel', async () => {
+    const configured = [
+      await run('ip', ['-4', 'addr', 'show']),
+      await run('ip', ['-n', lab.serverNs, '-4', 'addr', 'show']),
+      await run('ip', ['-n', lab.clientNs, '-4', 'addr', 'show']),
+    ];
+    for (const listing of configured) {
+      expect(listing.code).toBe(0);
+      expect(listing.stdout).not.toContain(lab.stackIp);
+    }
+    const rootAddresses = await run('ip', ['-4', 'addr', 'show', 'dev', lab.clientIface]);
+    expect(rootAddresses.stdout).not.toContain('inet ');
+  });
+
+  it('turns offloads off on the stack interface', async () => {
+    const features = await run('ethtool', ['-k', lab.clientIface]);
+    expect(features.stdout).toMatch(/^tcp-segmentation-offload: off/m);
+    expect(features.stdout).toMatch(/^generic-receive-offload: off/m);
+    expect(features.stdout).toMatch(/^tx-checksumming: off/m);
+    const serverSide = await lab.exec(lab.serverNs, ['ethtool', '-k', 'stk']);
+    expect(serverSide.stdout).toMatch(/^tx-checksumming: off/m);
+  });
+
+  it('serves files over HTTP from the server namespace and stops the server', async () => {
+    const body = `lab file ${Date.now()}\n`;
+    await writeFile(join(dir, 'hello.txt'), body);
+    const server = await lab.startHttpServer(dir, 8080);
+    const fetched = await lab.exec(lab.clientNs, ['curl', '-sS', '--max-time', '5', `http://${lab.serverIp}:8080/hello.txt`]);
+    expect(fetched.stdout).toBe(body);
+    await server.stop();
+    expect(() => process.kill(server.pid, 0)).toThrow();
+    const refused = await lab.exec(lab.clientNs, ['curl', '-sS', '--max-time', '5', `http://${lab.serverIp}:8080/`]);
+    expect(refused.code).not.toBe(0);
+  });
+
+  it('reports a failed command instead of throwing', async () => {
+    const result = await lab.exec(lab.clientNs, ['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(result).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 3 });
+  });
+});
+
+describe('lab lifecycle', () => {
+  it('replaces a stale lab of the same name, and destroy leaves nothing behind, twice', async () => {
+    const first = await createLab({ name: 'tcpd-lab2', subnet: 19 });
+    // A second lab of the same name finds the first one's namespaces and removes them.
+    const second = await createLab({ name: 'tcpd-lab2', subnet: 19 });
+    expect(await namespacesNamed('tcpd-lab2-')).toEqual(expect.arrayContaining(['tcpd-lab2-srv', 'tcpd-lab2-cli']));
+    await second.destroy();
+    await second.destroy();
+    await first.destroy();
+    expect(await namespacesNamed('tcpd-lab2-')).toEqual([]);
+    expect((await run('ip', ['link', 'show', 'dev', 'tcpd-lab2-stk'])).code).not.toBe(0);
+  });
+
+  it('refuses names that would not fit an interface name', async () => {
+    await expect(createLab({ name: 'much-too-long-name', subnet: 19 })).rejects.toThrow(/must match/);
+    await expect(createLab({ name: 'ok', subnet: 256 })).rejects.toThrow(/0–255/);
+  });
+});
