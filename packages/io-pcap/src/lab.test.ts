@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IoPcapError } from './errors.js';
 import { createLab, run, type Lab } from './lab.js';
+import { PcapDevice } from './pcap-device.js';
 
 const NAME = 'tcpd-lab';
 
@@ -90,8 +92,14 @@ describe('createLab', () => {
 describe('lab lifecycle', () => {
   it('replaces a stale lab of the same name, and destroy leaves nothing behind, twice', async () => {
     const first = await createLab({ name: 'tcpd-lab2', subnet: 19 });
+    // An open capture on the interface about to vanish is closed first (the addon would abort the process).
+    const device = PcapDevice.open({ iface: first.clientIface, mac: 0x020000001302 });
+    const failures: IoPcapError[] = [];
+    device.start({ frames: () => undefined, failure: (error) => failures.push(error) });
     // A second lab of the same name finds the first one's namespaces and removes them.
     const second = await createLab({ name: 'tcpd-lab2', subnet: 19 });
+    expect(failures.map((error) => error.code)).toEqual(['pcap']);
+    expect(failures[0]?.message).toMatch(/tcpd-lab2-stk/);
     expect(await namespacesNamed('tcpd-lab2-')).toEqual(expect.arrayContaining(['tcpd-lab2-srv', 'tcpd-lab2-cli']));
     await second.destroy();
     await second.destroy();

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { closeCapturesOn } from './pcap-device.js';
 
 /**
  * Throw-away networks of Linux namespaces for tests and demos.
@@ -255,6 +256,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
 
   const destroy = async (): Promise<void> => {
     destroyed = true;
+    // The capture addon would abort this process when the interface goes away under it.
+    closeCapturesOn(clientIface, `lab ${name} is being destroyed`);
     await Promise.all([...servers.values()].map(stopServer));
     for (const ns of [serverNs, clientNs]) {
       if (await namespaceExists(ns)) await run('ip', ['netns', 'del', ns]);
@@ -294,6 +297,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     throw new Error(`http.server on ${address(1)}:${port} did not start: ${stderrTail.trim()}`);
   };
 
+  closeCapturesOn(clientIface, `lab ${name} is being recreated`);
   for (const ns of [serverNs, clientNs]) await removeStaleNamespace(ns);
   if (await linkExists(clientIface)) await run('ip', ['link', 'del', 'dev', clientIface]);
 

@@ -1,0 +1,38 @@
+import type { IoPcapError } from './errors.js';
+
+/** What a device counts; the driver reports it beside the host's statistics. */
+export interface DeviceCounters {
+  framesReceived: number;
+  framesSent: number;
+  /** Frames longer than MTU + Ethernet header (GRO/TSO super-frames), or truncated by the capture. */
+  oversized: number;
+  /** TCP segments whose checksum was left for an offload engine to finish. */
+  partialChecksums: number;
+  /** Frames the interface refused to send (counted as losses; TCP retransmits). */
+  sendErrors: number;
+}
+
+export interface FrameReceiver {
+  /** Every frame read in one turn of the event loop, in arrival order; each is the receiver's to keep. */
+  frames(batch: readonly Uint8Array[]): void;
+  /** The device cannot go on (offloads on, interface gone); it delivers nothing after this. */
+  failure(error: IoPcapError): void;
+}
+
+/** An Ethernet frame source and sink: the only I/O the realtime driver needs. */
+export interface FrameDevice {
+  /** IPv4 MTU of the link. */
+  readonly mtu: number;
+  readonly counters: DeviceCounters;
+  start(receiver: FrameReceiver): void;
+  send(frame: Uint8Array): void;
+  close(): void;
+}
+
+export const emptyCounters = (): DeviceCounters => ({
+  framesReceived: 0,
+  framesSent: 0,
+  oversized: 0,
+  partialChecksums: 0,
+  sendErrors: 0,
+});

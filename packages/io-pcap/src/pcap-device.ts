@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import { formatMac } from './addresses.js';
+import { loadCap, type CapHandle, type CapModule } from './cap-binding.js';
+import { IoPcapError } from './errors.js';
+import { emptyCounters, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
+import { inspectFrame } from './offload-check.js';
+
+export interface PcapDeviceOptions {
+  iface: string;
+  /** Our MAC as a 48-bit integer: the capture keeps frames sent to it and broadcasts. */
+  mac: number;
+  /** IPv4 MTU; default: the interface's own. */
+  mtu?: number;
+  /** Kernel capture buffer, bytes. */
+  captureBufferSize?: number;
+}
+
+const ETHERNET_HEADER = 14;
+const LARGEST_CAPTURE = 65_536;
+const DEFAULT_CAPTURE_BUFFER = 16 * 1024 * 1024;
+
+function offloadAdvice(iface: string): string {
+  return `run: ethtool -K ${iface} tso off gso off gro off tx off rx off (on this interface and on its veth peer)`;
+}
+
+/** Reads the interface MTU from sysfs; Linux only, so anything else falls back to Ethernet's 1500. */
+function interfaceMtu(iface: string): number {
+  try {
+    const value = Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim());
+    return Number.isInteger(value) && value >= 68 ? value : 1500;
+  } catch {
+    return 1500;
+  }
+}
+
+/** Turns libpcap's open failures into errors that say what to do. */
+export function openFailure(iface: string, cause: unknown): IoPcapError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (/permission|not permitted|EPERM|EACCES|CAP_NET_RAW/i.test(message)) {
+    return new IoPcapError(
+      'permission-denied',
+      `cannot capture on ${iface}: ${message}; run as root (or give node CAP_NET_RAW and CAP_NET_ADMIN)`,
+      { cause },
+    );
+  }
+  if (/no such device/i.test(message)) {
+    return new IoPcapError('no-such-interface', `no interface named "${iface}": ${message}`, { cause });
+  }
+  return new IoPcapError('pcap', `cannot capture on ${iface}: ${message}`, { cause });
+}
+
+/**
+ * Capture handles whose `open` failed. The addon's destructor would then stop a
+ * poll handle it never started, which aborts the process when the garbage
+ * collector runs it: such handles are kept reachable for the life of the process.
+ */
+const failedHandles: CapHandle[] = [];
+
+/** Captures open in this process, so that a lab can close them before it removes their interface. */
+const openDevices = new Set<PcapDevice>();
+
+/**
+ * Closes every capture of this process on `iface`, failing their receivers with
+ * `reason`. The `cap` addon aborts the whole process (an assertion in its poll
+ * callback) when the interface of an open capture goes down or disappears:
+ * whoever removes an interface must close its captures first.
+ */
+export function closeCapturesOn(iface: string, reason: string): number {
+  let closed = 0;
+  for (const device of [...openDevices]) {
+    if (device.iface !== iface) continue;
+    device.abandon(new IoPcapError('pcap', `capture on ${iface} closed: ${reason}`));
+    closed++;
+  }
+  return closed;
+}
+
+/**
+ * Ethernet frames in and out of one interface through libpcap (npm `cap`).
+ *
+ * libpcap does not show us the frames we inject, but it does show the kernel's
+ * own outgoing frames, so the filter keeps only frames addressed to our MAC
+ * and broadcasts. The addon reuses one receive buffer: every frame is copied
+ * before it is handed on. Frames read in one poll callback are delivered as
+ * one batch from `setImmediate`, which runs right after the poll phase.
+ */
+export class PcapDevice implements FrameDevice {
+  readonly counters: DeviceCounters = emptyCounters();
+  private receiver: FrameReceiver | undefined;
+  private pending: Uint8Array[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private failed = false;
+  private closed = false;
+
+  private constructor(
+    private readonly capture: CapHandle,
+    private readonly frameBuffer: Buffer,
+    readonly iface: string,
+    readonly mtu: number,
+  ) {}
+
+  static open(options: PcapDeviceOptions): PcapDevice {
+    let cap: CapModule;
+    try {
+      cap = loadCap();
+    } catch (cause) {
+      throw new IoPcapError('pcap', `cannot load the libpcap binding (npm cap): ${String(cause)}`, { cause });
+    }
+    const names = cap.Cap.deviceList().map((device) => device.name);
+    if (!names.includes(options.iface)) {
+      throw new IoPcapError(
+        'no-such-interface',
+        `no interface named "${options.iface}"; interfaces here: ${names.join(', ') || '(none)'}`,
+      );
+    }
+    const capture = new cap.Cap();
+    const frameBuffer = Buffer.alloc(LARGEST_CAPTURE);
+    const filter = `ether dst ${formatMac(options.mac)} or ether broadcast`;
+    let linkType: string;
+    try {
+      linkType = capture.open(options.iface, filter, options.captureBufferSize ?? DEFAULT_CAPTURE_BUFFER, frameBuffer);
+    } catch (cause) {
+      failedHandles.push(capture);
+      throw openFailure(options.iface, cause);
+    }
+    if (linkType !== 'ETHERNET') {
+      capture.close();
+      throw new IoPcapError('pcap', `${options.iface} is not an Ethernet interface (link type ${linkType})`);
+    }
+    const device = new PcapDevice(capture, frameBuffer, options.iface, options.mtu ?? interfaceMtu(options.iface));
+    openDevices.add(device);
+    return device;
+  }
+
+  start(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+    this.capture.on('packet', (bytes, truncated) => this.onPacket(bytes, truncated));
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    const view = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+    try {
+      this.capture.send(view, view.length);
+      this.counters.framesSent++;
+    } catch (cause) {
+      this.counters.sendErrors++;
+      const message = cause instanceof Error ? cause.message : String(cause);
+      // A vanished interface will not come back; anything else is a lost frame that TCP repairs.
+      if (/no such device|network is down/i.test(message)) {
+        this.fail(new IoPcapError('pcap', `cannot send on ${this.iface}: ${message}`, { cause }));
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    openDevices.delete(this);
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.pending = [];
+    this.capture.removeAllListeners('packet');
+    this.capture.close();
+  }
+
+  private onPacket(bytes: number, truncated: boolean): void {
+    if (this.failed || this.closed) return;
+    this.counters.framesReceived++;
+    // The addon overwrites frameBuffer on the next packet: copy.
+    const frame = new Uint8Array(this.frameBuffer.subarray(0, bytes));
+    const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
+    if (verdict === 'oversized') {
+      this.counters.oversized++;
+      this.fail(
+        new IoPcapError(
+          'offload',
+          `received a ${truncated ? 'truncated' : `${bytes}-byte`} frame on ${this.iface}, larger than MTU ${this.mtu} + ${ETHERNET_HEADER}: ` +
+            `segmentation/receive offloads are on and this stack does not reassemble super-frames; ${offloadAdvice(this.iface)}`,
+        ),
+      );
+      return;
+    }
+    if (verdict === 'partial-checksum') {
+      this.counters.partialChecksums++;
+      this.fail(
+        new IoPcapError(
+          'offload',
+          `received a TCP segment on ${this.iface} whose checksum was left to checksum offload; ${offloadAdvice(this.iface)}`,
+        ),
+      );
+      return;
+    }
+    this.pending.push(frame);
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0 && !this.closed) this.receiver?.frames(batch);
+  }
+
+  /** Closes the capture and tells the receiver why (see `closeCapturesOn`). */
+  abandon(error: IoPcapError): void {
+    this.close();
+    this.fail(error);
+  }
+
+  private fail(error: IoPcapError): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.pending = [];
+    this.receiver?.failure(error);
+  }
+}
