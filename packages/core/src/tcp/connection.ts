@@ -1,0 +1,962 @@
+import { type AnyMachineSnapshot, initialTransition, transition } from 'xstate';
+import { type TcpOptions, type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
+import type { TcpConfig } from './config.js';
+import { type CongestionAlgorithm, type CongestionControl, createCongestionControl } from './congestion.js';
+import type { ConnectionEvent, ConnectionFailure, ConnectionInput, ConnectionOutput } from './events.js';
+import { type TcpMachineAction, type TcpMachineEvent, type TcpState, tcpMachine } from './machine.js';
+import { Reassembler } from './reassembly.js';
+import { RttEstimator } from './rtt.js';
+import { SendBuffer } from './send-buffer.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
+import { isAcceptableSegment, segmentLength } from './acceptability.js';
+import { windowScaleFor } from './window.js';
+
+export interface ConnectionParams {
+  readonly localPort: number;
+  /** 0 while unknown (a passive open learns it from the SYN). */
+  readonly remotePort: number;
+  /** Initial send sequence number: an input (RFC 6528 is computed by the host). */
+  readonly iss: number;
+  readonly config: TcpConfig;
+  readonly congestion?: CongestionAlgorithm;
+}
+
+/** RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
+const DEFAULT_PEER_MSS = 536;
+const NO_OPTIONS: TcpOptions = Object.freeze({});
+const EMPTY = new Uint8Array(0);
+/** RFC 5681 §3.2: the duplicate ACK threshold for fast retransmit. */
+const DUPACK_THRESHOLD = 3;
+
+/**
+ * One TCP connection: the transmission control block of RFC 9293 §3.3.1 and
+ * the event processing of §3.10, sans I/O.
+ *
+ * Which state the connection is in is decided by the XState machine
+ * (machine.ts), consulted through its pure `transition()` whenever a segment,
+ * a user call or a timeout is an arc of the state diagram; everything that
+ * happens within a state (sequence arithmetic, windows, retransmission,
+ * reassembly) is plain code here, so bulk data is not bound by the machine.
+ *
+ * Inputs come through methods (or `step`); outputs are pulled: `pollSegment`
+ * for segments to send (generated lazily, so a batch of arrivals is
+ * acknowledged once), `pollEvent` for user events, `nextDeadline` for timers.
+ * Given the same inputs in the same order, it produces the same outputs.
+ */
+export class Connection {
+  readonly localPort: number;
+  remotePort: number;
+  private readonly config: TcpConfig;
+  private readonly algorithm: CongestionAlgorithm;
+
+  private snapshot: AnyMachineSnapshot;
+  private stateName: TcpState = 'CLOSED';
+  private readonly events: ConnectionEvent[] = [];
+  private eventsRead = 0;
+  private now = 0;
+
+  // Send sequence variables (§3.3.1, Figure 3)
+  private readonly iss: number;
+  private sndUna: number;
+  private sndNxt: number;
+  /** The highest sequence number sent so far (sndNxt moves back on a retransmission timeout). */
+  private sndMax: number;
+  private sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
+  private sndShift = 0;
+  private sendMss: number;
+  private readonly sendBuffer: SendBuffer;
+  /** Sequence number of the first byte in `sendBuffer`. */
+  private bufferSeq: number;
+  private writableWanted = false;
+
+  // Receive sequence variables
+  private irs = 0;
+  private rcvNxt = 0;
+  private rcvShift = 0;
+  /** The peer's SYN carried a window scale option: ours may go in the SYN,ACK (RFC 7323 §1.3). */
+  private offeredScaleSeen = false;
+  /** The window our SYN offered, unscaled: the right edge once RCV.NXT is known. */
+  private synWindow = 0;
+  /** RCV.NXT + RCV.WND as last advertised; never moved left (§3.8.6.2.2). */
+  private rcvRightEdge = 0;
+  /** Delivered to the user but not yet consumed: occupies the receive buffer. */
+  private unconsumed = 0;
+  private readonly reassembly: Reassembler;
+  /** Sequence number of a FIN that arrived ahead of missing data. */
+  private pendingFinSeq: number | undefined;
+  private finReceived = false;
+
+  // What to send next
+  private synPending = false;
+  private ackNow = false;
+  private segmentsUnacked = 0;
+  private delayedAckAt: number | undefined;
+  private rstPending: TcpSegment | undefined;
+  private finQueued = false;
+  /** Sequence number our FIN occupies, once the user closed. */
+  private finSeq: number | undefined;
+  /** Retransmit the segment at SND.UNA once (fast retransmit, partial ACK). */
+  private retransmitHead = false;
+  private probePending = false;
+
+  // Timers (absolute virtual times)
+  private rtoAt: number | undefined;
+  private persistAt: number | undefined;
+  private persistBackoff = 0;
+  private timeWaitAt: number | undefined;
+  private timeoutsInARow = 0;
+
+  // RTT measurement (RFC 6298 §3, Karn's rule) and congestion control
+  private readonly rtt: RttEstimator;
+  private timedSeq: number | undefined;
+  private timedAt = 0;
+  private cc: CongestionControl;
+  private duplicateAcks = 0;
+  private inRecovery = false;
+  private recover: number;
+
+  /** Counters for tests, benchmarks and traces. */
+  readonly stats = { segmentsSent: 0, segmentsReceived: 0, retransmissions: 0, timeouts: 0, fastRetransmits: 0 };
+
+  constructor(params: ConnectionParams) {
+    this.localPort = params.localPort;
+    this.remotePort = params.remotePort;
+    this.config = params.config;
+    this.algorithm = params.congestion ?? 'newreno';
+    [this.snapshot] = initialTransition(tcpMachine, { foreignSocketKnown: params.remotePort !== 0 });
+    this.iss = params.iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.recover = this.iss;
+    this.bufferSeq = seqAdd(this.iss, 1);
+    this.sendMss = Math.min(DEFAULT_PEER_MSS, this.config.mss);
+    this.sendBuffer = new SendBuffer(this.config.sendBufferSize);
+    this.reassembly = new Reassembler(Math.min(this.config.reassemblyLimit, this.config.receiveBufferSize));
+    this.rtt = new RttEstimator({
+      initialRto: this.config.initialRto,
+      minRto: this.config.minRto,
+      maxRto: this.config.maxRto,
+    });
+    this.cc = createCongestionControl(this.algorithm, this.sendMss, 0);
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get state(): TcpState {
+    return this.stateName;
+  }
+
+  /** The machine's snapshot: the source of truth for `state`, for inspection and diagrams. */
+  get machineSnapshot(): AnyMachineSnapshot {
+    return this.snapshot;
+  }
+
+  get congestionWindow(): number {
+    return this.cc.cwnd;
+  }
+
+  get slowStartThreshold(): number {
+    return this.cc.ssthresh;
+  }
+
+  get smoothedRtt(): number | undefined {
+    return this.rtt.srtt;
+  }
+
+  get retransmissionTimeout(): number {
+    return this.rtt.rto;
+  }
+
+  /** Bytes sent and not yet acknowledged (SND.NXT − SND.UNA). */
+  get flightSize(): number {
+    return seqDiff(this.sndMax, this.sndUna);
+  }
+
+  /** Bytes the user queued that the peer has not acknowledged. */
+  get sendQueueLength(): number {
+    return this.sendBuffer.length;
+  }
+
+  get sendBufferFree(): number {
+    return this.isClosingForSend() ? 0 : this.sendBuffer.free;
+  }
+
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const at of [this.rtoAt, this.persistAt, this.delayedAckAt, this.timeWaitAt]) {
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  pollEvent(): ConnectionEvent | undefined {
+    if (this.eventsRead >= this.events.length) return undefined;
+    const event = this.events[this.eventsRead++];
+    if (this.eventsRead === this.events.length) {
+      this.events.length = 0;
+      this.eventsRead = 0;
+    }
+    return event;
+  }
+
+  // ------------------------------------------------------------ user calls
+
+  /** OPEN (§3.10.1). */
+  open(mode: 'active' | 'passive', now: number): void {
+    this.now = now;
+    this.fire(mode === 'active' ? 'OPEN_ACTIVE' : 'OPEN_PASSIVE');
+  }
+
+  /** SEND (§3.10.2): returns how many bytes the send buffer accepted. */
+  send(data: Uint8Array, now: number): number {
+    this.now = now;
+    const state = this.stateName;
+    if (state === 'LISTEN') this.fire('SEND');
+    if (!this.acceptsUserData()) return 0;
+    const accepted = this.sendBuffer.append(data);
+    if (accepted < data.length) this.writableWanted = true;
+    return accepted;
+  }
+
+  /** RECEIVE, done (§3.10.3): the user processed `bytes` of delivered data. */
+  consume(bytes: number, now: number): void {
+    this.now = now;
+    this.unconsumed = Math.max(0, this.unconsumed - bytes);
+    if (this.isSynchronized() && !this.finReceived && this.windowUpdateWorthSending()) this.ackNow = true;
+  }
+
+  /** CLOSE (§3.10.4): FIN after all queued data. */
+  close(now: number): void {
+    this.now = now;
+    this.fire('CLOSE');
+  }
+
+  /** ABORT (§3.10.5). */
+  abort(now: number): void {
+    this.now = now;
+    this.fire('ABORT');
+  }
+
+  /** Runs the timers that are due at `now` (§3.10.8). */
+  handleTimeout(now: number): void {
+    this.now = now;
+    if (this.timeWaitAt !== undefined && now >= this.timeWaitAt) {
+      this.timeWaitAt = undefined;
+      this.fire('TIMEOUT_2MSL');
+      return;
+    }
+    if (this.delayedAckAt !== undefined && now >= this.delayedAckAt) {
+      this.delayedAckAt = undefined;
+      this.ackNow = true;
+    }
+    if (this.rtoAt !== undefined && now >= this.rtoAt) this.onRetransmissionTimeout(now);
+    if (this.persistAt !== undefined && now >= this.persistAt) {
+      // §3.8.6.1: probe a zero window. The probe (an old sequence number) makes the peer answer with its window.
+      this.probePending = true;
+      this.persistBackoff++;
+      this.persistAt = now + Math.min(this.rtt.rto * 2 ** this.persistBackoff, this.config.maxRto);
+    }
+  }
+
+  /** Applies any input; a convenience over the methods for recording and replaying runs. */
+  step(input: ConnectionInput): ConnectionOutput[] {
+    const outputs: ConnectionOutput[] = [];
+    switch (input.type) {
+      case 'open':
+        this.open(input.mode, input.now);
+        break;
+      case 'send':
+        outputs.push({ type: 'accepted', bytes: this.send(input.data, input.now) });
+        break;
+      case 'consume':
+        this.consume(input.bytes, input.now);
+        break;
+      case 'close':
+        this.close(input.now);
+        break;
+      case 'abort':
+        this.abort(input.now);
+        break;
+      case 'segment':
+        this.handleSegment(input.segment, input.now);
+        break;
+      case 'tick':
+        this.handleTimeout(input.now);
+        break;
+    }
+    for (let segment = this.pollSegment(input.now); segment; segment = this.pollSegment(input.now)) {
+      outputs.push({ type: 'transmit', segment });
+    }
+    for (let event = this.pollEvent(); event; event = this.pollEvent()) outputs.push({ type: 'event', event });
+    outputs.push({ type: 'deadline', at: this.nextDeadline() });
+    return outputs;
+  }
+
+  // ------------------------------------------------------- segment arrives
+
+  /** SEGMENT ARRIVES (§3.10.7). */
+  handleSegment(seg: TcpSegment, now: number): void {
+    this.now = now;
+    this.stats.segmentsReceived++;
+    switch (this.stateName) {
+      case 'CLOSED':
+        return; // The host answers segments without a connection (§3.10.7.1).
+      case 'LISTEN':
+        return this.segmentInListen(seg);
+      case 'SYN-SENT':
+        return this.segmentInSynSent(seg);
+      default:
+        return this.segmentInSynchronizedStates(seg);
+    }
+  }
+
+  /** §3.10.7.2 */
+  private segmentInListen(seg: TcpSegment): void {
+    const { flags } = seg;
+    if (flags & TcpFlag.RST) return;
+    if (flags & TcpFlag.ACK) {
+      this.queueReset(seg.ack, 0, TcpFlag.RST, seg.srcPort);
+      return;
+    }
+    if (!(flags & TcpFlag.SYN)) return;
+    this.remotePort = seg.srcPort;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.acceptSynOptions(seg.options);
+    this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.fire('RCV_SYN');
+    // Text in a SYN is not acknowledged here: the peer sends it again once we are synchronized.
+  }
+
+  /** §3.10.7.3 */
+  private segmentInSynSent(seg: TcpSegment): void {
+    const { flags } = seg;
+    const hasAck = (flags & TcpFlag.ACK) !== 0;
+    if (hasAck && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt))) {
+      if (!(flags & TcpFlag.RST)) this.queueReset(seg.ack, 0, TcpFlag.RST);
+      return;
+    }
+    if (flags & TcpFlag.RST) {
+      if (hasAck) this.fire('RCV_RST'); // "error: connection reset"; without an acceptable ACK, drop
+      return;
+    }
+    if (!(flags & TcpFlag.SYN)) return;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvRightEdge = seqAdd(this.rcvNxt, this.synWindow);
+    this.acceptSynOptions(seg.options);
+    this.sndWnd = seg.window;
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    if (hasAck) {
+      this.acknowledge(seg.ack);
+      this.fire('RCV_SYN_ACK');
+      // Continue with the text and FIN of the segment (sixth step onwards).
+      this.processText(seg, seqAdd(seg.seq, 1), seg.payload);
+      this.processFin(seg);
+    } else {
+      // Simultaneous open (§3.5): our SYN is answered with SYN,ACK once the peer's SYN is seen.
+      this.fire('RCV_SYN');
+    }
+  }
+
+  /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+  private segmentInSynchronizedStates(seg: TcpSegment): void {
+    const { flags } = seg;
+    const rcvWnd = this.receiveWindow();
+
+    // First: sequence number acceptability (the four cases of the table).
+    if (!isAcceptableSegment(seg.seq, segmentLength(seg), this.rcvNxt, rcvWnd)) {
+      if (flags & TcpFlag.RST) return;
+      // A zero window still accepts valid ACKs (§3.10.7.4 note on RCV.WND = 0).
+      if (rcvWnd === 0 && seg.seq === this.rcvNxt && flags & TcpFlag.ACK) this.processAck(seg);
+      this.ackNow = true;
+      return;
+    }
+
+    // Second: RST. RFC 5961 §3.2 as adopted by RFC 9293: only an exact RCV.NXT resets; otherwise a challenge ACK.
+    if (flags & TcpFlag.RST) {
+      if (seg.seq === this.rcvNxt) this.fire('RCV_RST');
+      else this.ackNow = true;
+      return;
+    }
+
+    // Fourth: SYN in a synchronized state gets a challenge ACK (RFC 5961 §4).
+    if (flags & TcpFlag.SYN) {
+      if (this.stateName === 'SYN-RECEIVED' && this.snapshot.context.passive && seg.seq === this.irs) {
+        // A retransmission of the SYN we answered: answer it again.
+        this.synPending = true;
+        return;
+      }
+      this.ackNow = true;
+      return;
+    }
+
+    // Fifth: ACK.
+    if (!(flags & TcpFlag.ACK)) return;
+    if (this.stateName === 'SYN-RECEIVED') {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
+        this.sndWnd = seg.window << this.sndShift;
+        this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+        this.sndWl1 = seg.seq;
+        this.sndWl2 = seg.ack;
+        this.fire('RCV_ACK_OF_SYN');
+      } else {
+        this.queueReset(seg.ack, 0, TcpFlag.RST);
+        return;
+      }
+    }
+    if (!this.processAck(seg)) return;
+    if (this.stateName === 'CLOSED') return; // LAST-ACK saw its FIN acknowledged
+
+    // Sixth (URG) is not implemented: urgent data is delivered inline (RFC 6093 §5).
+    // Seventh: segment text.
+    this.processText(seg, seg.seq, seg.payload);
+    // Eighth: FIN.
+    this.processFin(seg);
+  }
+
+  /** The fifth step for synchronized states. Returns false when the segment must be dropped. */
+  private processAck(seg: TcpSegment): boolean {
+    const ack = seg.ack;
+    // RFC 5961 §5.2: an ACK of data never sent, or too old to be believable, is answered and dropped.
+    if (seqGt(ack, this.sndMax)) {
+      this.ackNow = true;
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
+      this.ackNow = true;
+      return false;
+    }
+    const newlyAcked = seqDiff(ack, this.sndUna);
+    const windowBefore = this.sndWnd;
+    // Window update (SND.WL1/SND.WL2 rule).
+    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+      this.sndWnd = seg.window << this.sndShift;
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+    }
+    if (newlyAcked > 0) {
+      this.onNewAck(ack, newlyAcked);
+    } else if (
+      newlyAcked === 0 &&
+      seg.payload.length === 0 &&
+      !(seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) &&
+      this.sndWnd === windowBefore &&
+      this.flightSize > 0
+    ) {
+      this.onDuplicateAck();
+    }
+    this.updatePersistTimer();
+
+    if (this.finSeq !== undefined && seqGt(ack, this.finSeq)) {
+      // Our FIN is acknowledged.
+      const state = this.stateName;
+      if (state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK') this.fire('RCV_ACK_OF_FIN');
+    }
+    return true;
+  }
+
+  private onNewAck(ack: number, newlyAcked: number): void {
+    const flightBefore = this.flightSize;
+    this.acknowledge(ack);
+    this.timeoutsInARow = 0;
+    this.rtt.resetBackoff();
+    // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
+    if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
+    else this.rtoAt = this.now + this.rtt.rto;
+    if (this.timedSeq !== undefined && seqGe(ack, this.timedSeq)) {
+      this.rtt.sample(Math.max(this.now - this.timedAt, 0));
+      this.timedSeq = undefined;
+    }
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        // RFC 6582 §3.2 step 3: full acknowledgment ends recovery.
+        this.inRecovery = false;
+        this.cc.onExitRecovery(this.flightSize, this.now);
+      } else {
+        // Step 5: a partial ACK retransmits the next hole and deflates the window.
+        this.cc.onPartialAck(newlyAcked);
+        this.retransmitHead = true;
+      }
+    } else {
+      this.cc.onAck(Math.min(newlyAcked, flightBefore), this.now, this.rtt.srtt);
+    }
+    this.duplicateAcks = 0;
+  }
+
+  private onDuplicateAck(): void {
+    this.duplicateAcks++;
+    if (this.inRecovery) {
+      this.cc.onRecoveryDuplicateAck();
+      return;
+    }
+    // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers `recover`, so that duplicates
+    // caused by a timeout's go-back do not trigger a second reduction.
+    if (this.duplicateAcks === DUPACK_THRESHOLD && seqGe(this.sndUna, this.recover)) {
+      this.inRecovery = true;
+      this.recover = this.sndMax;
+      this.cc.onEnterRecovery(this.flightSize, this.now);
+      this.retransmitHead = true;
+      this.stats.fastRetransmits++;
+    }
+  }
+
+  /** Moves SND.UNA to `ack`, dropping acknowledged bytes from the send buffer. */
+  private acknowledge(ack: number): void {
+    const dataAcked = Math.min(Math.max(seqDiff(ack, this.bufferSeq), 0), this.sendBuffer.length);
+    if (dataAcked > 0) {
+      this.sendBuffer.acknowledge(dataAcked);
+      this.bufferSeq = seqAdd(this.bufferSeq, dataAcked);
+      if (this.writableWanted && this.acceptsUserData() && this.sendBuffer.free > 0) {
+        this.writableWanted = false;
+        this.emit({ type: 'writable' });
+      }
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    if (seqLt(this.sndMax, ack)) this.sndMax = ack;
+  }
+
+  /** The seventh step: in-order text is delivered, early text is kept for reassembly. */
+  private processText(seg: TcpSegment, seq: number, payload: Uint8Array): void {
+    if (payload.length === 0) return;
+    const state = this.stateName;
+    if (state !== 'ESTABLISHED' && state !== 'FIN-WAIT-1' && state !== 'FIN-WAIT-2') return;
+    if (this.finReceived) return;
+    // Trim what lies before RCV.NXT (already received) and beyond the window.
+    let data = payload;
+    let start = seq;
+    const before = seqDiff(this.rcvNxt, start);
+    if (before > 0) {
+      if (before >= data.length) {
+        this.ackNow = true; // a pure duplicate: the peer missed our ACK
+        return;
+      }
+      data = data.subarray(before);
+      start = this.rcvNxt;
+    }
+    const room = seqDiff(this.rcvRightEdgeNow(), start);
+    if (room <= 0) {
+      this.ackNow = true;
+      return;
+    }
+    if (data.length > room) data = data.subarray(0, room);
+
+    if (start === this.rcvNxt) {
+      this.deliver(data);
+      // Fill from the reassembly queue what is now in order.
+      if (!this.reassembly.isEmpty) {
+        for (let run = this.reassembly.takeReady(); run; run = this.reassembly.takeReady()) this.deliver(run);
+        this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
+      }
+      this.segmentsUnacked++;
+      if (this.segmentsUnacked >= 2 || this.config.delayedAckTimeout <= 0) this.ackNow = true;
+      else if (this.delayedAckAt === undefined) this.delayedAckAt = this.now + this.config.delayedAckTimeout;
+    } else {
+      this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
+      this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2)
+    }
+  }
+
+  private deliver(data: Uint8Array): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, data.length);
+    this.reassembly.advance(data.length);
+    this.unconsumed += data.length;
+    this.emit({ type: 'data', data });
+  }
+
+  /** The eighth step. A FIN ahead of missing data waits until the data arrives. */
+  private processFin(seg: TcpSegment): void {
+    if (seg.flags & TcpFlag.FIN) {
+      const finSeq = seqAdd(seg.seq, seg.payload.length);
+      if (this.finReceived) {
+        if (seqAdd(finSeq, 1) === this.rcvNxt) this.ackFinAgain();
+        return;
+      }
+      this.pendingFinSeq = finSeq;
+    }
+    if (this.pendingFinSeq !== undefined && !this.finReceived && this.pendingFinSeq === this.rcvNxt) {
+      this.pendingFinSeq = undefined;
+      this.finReceived = true;
+      this.rcvNxt = seqAdd(this.rcvNxt, 1);
+      this.ackNow = true;
+      this.fire('RCV_FIN');
+    }
+  }
+
+  /** A retransmitted FIN: acknowledge it again; in TIME-WAIT this restarts the 2 MSL wait. */
+  private ackFinAgain(): void {
+    this.ackNow = true;
+    if (this.stateName === 'TIME-WAIT') this.fire('RCV_FIN');
+  }
+
+  // ------------------------------------------------------------ timers
+
+  private onRetransmissionTimeout(now: number): void {
+    this.rtoAt = undefined;
+    if (seqGe(this.sndUna, this.sndMax) && !this.synPending) return;
+    this.timeoutsInARow++;
+    this.stats.timeouts++;
+    const synchronizing = this.stateName === 'SYN-SENT' || this.stateName === 'SYN-RECEIVED';
+    const limit = synchronizing ? this.config.maxSynRetransmissions : this.config.maxRetransmissions;
+    if (this.timeoutsInARow > limit) {
+      this.fire('TIMEOUT_USER');
+      return;
+    }
+    // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off, restart the timer.
+    if (synchronizing) {
+      this.synPending = true;
+    } else {
+      this.cc.onRetransmissionTimeout(this.flightSize, now);
+      this.inRecovery = false;
+      this.recover = this.sndMax; // RFC 6582 §3.2 step 4 analogue for timeouts
+      this.duplicateAcks = 0;
+      this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
+    }
+    this.timedSeq = undefined; // Karn: no sample from a retransmitted segment
+    this.rtt.backoff();
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  private updatePersistTimer(): void {
+    const waiting = this.sndWnd === 0 && this.unsentBytes() > 0 && seqGe(this.sndUna, this.sndMax);
+    if (waiting && this.persistAt === undefined) {
+      this.persistBackoff = 0;
+      this.persistAt = this.now + this.rtt.rto;
+    } else if (!waiting) {
+      this.persistAt = undefined;
+      this.probePending = false;
+    }
+  }
+
+  // ------------------------------------------------------- sending
+
+  /** The next segment to transmit, if any. Call until it returns undefined. */
+  pollSegment(now: number): TcpSegment | undefined {
+    this.now = now;
+    if (this.rstPending) {
+      const rst = this.rstPending;
+      this.rstPending = undefined;
+      this.stats.segmentsSent++;
+      return rst;
+    }
+    const state = this.stateName;
+    if (state === 'CLOSED' || state === 'LISTEN') return undefined;
+    if (this.synPending) return this.emitSyn();
+    if (state === 'SYN-SENT') return undefined;
+    if (state === 'SYN-RECEIVED') return this.takeAck();
+
+    const segment = this.nextDataSegment();
+    if (segment) return segment;
+    if (this.probePending) {
+      this.probePending = false;
+      // §3.8.6.1: an old sequence number elicits an ACK that carries the peer's window.
+      return this.buildSegment(seqAdd(this.sndUna, -1), TcpFlag.ACK, EMPTY);
+    }
+    return this.takeAck();
+  }
+
+  private emitSyn(): TcpSegment {
+    this.synPending = false;
+    const synAck = this.stateName === 'SYN-RECEIVED';
+    const options: TcpOptions = {
+      mss: this.config.mss,
+      ...(this.config.windowScaling && (!synAck || this.offeredScaleSeen)
+        ? { windowScale: this.ourWindowScale() }
+        : {}),
+    };
+    if (seqGt(this.sndMax, this.iss)) this.stats.retransmissions++;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    if (this.rtoAt === undefined) this.rtoAt = this.now + this.rtt.rto;
+    if (this.timedSeq === undefined && this.timeoutsInARow === 0) {
+      this.timedSeq = this.sndNxt;
+      this.timedAt = this.now;
+    }
+    this.ackNow = false;
+    this.stats.segmentsSent++;
+    const window = Math.min(this.config.receiveBufferSize, 0xffff); // RFC 7323 §2.2: a SYN's window is never scaled
+    this.synWindow = window;
+    this.rcvRightEdge = seqAdd(this.rcvNxt, window);
+    return {
+      srcPort: this.localPort,
+      dstPort: this.remotePort,
+      seq: this.iss,
+      ack: synAck ? this.rcvNxt : 0,
+      flags: synAck ? TcpFlag.SYN | TcpFlag.ACK : TcpFlag.SYN,
+      window,
+      urgent: 0,
+      options,
+      payload: EMPTY,
+    };
+  }
+
+  private ourWindowScale(): number {
+    return windowScaleFor(this.config.receiveBufferSize);
+  }
+
+  private acceptSynOptions(options: TcpOptions): void {
+    const peerMss = options.mss ?? DEFAULT_PEER_MSS;
+    this.sendMss = Math.max(Math.min(peerMss, this.config.mss), 64);
+    if (this.config.windowScaling && options.windowScale !== undefined) {
+      // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
+      this.offeredScaleSeen = true;
+      this.sndShift = Math.min(options.windowScale, 14);
+      this.rcvShift = this.ourWindowScale();
+    } else {
+      this.sndShift = 0;
+      this.rcvShift = 0;
+    }
+    this.cc = createCongestionControl(this.algorithm, this.sendMss, this.now);
+  }
+
+  private unsentBytes(): number {
+    return this.sendBuffer.length - seqDiff(this.sndNxt, this.bufferSeq);
+  }
+
+  private nextDataSegment(): TcpSegment | undefined {
+    const mss = this.sendMss;
+    if (this.retransmitHead) {
+      this.retransmitHead = false;
+      const offset = Math.max(seqDiff(this.sndUna, this.bufferSeq), 0);
+      const length = Math.min(mss, this.sendBuffer.length - offset);
+      if (length > 0 || this.finPendingAt(this.sndUna)) {
+        this.stats.retransmissions++;
+        this.timedSeq = undefined; // Karn
+        return this.dataSegment(this.sndUna, offset, Math.max(length, 0), false);
+      }
+    }
+    const offset = seqDiff(this.sndNxt, this.bufferSeq);
+    const available = this.sendBuffer.length - offset;
+    const finToSend = this.finQueued && !this.finSentAt(this.sndNxt) && available <= 0;
+    if (available <= 0 && !finToSend) return undefined;
+
+    const flight = seqDiff(this.sndNxt, this.sndUna);
+    const window = Math.min(this.sndWnd, this.cc.cwnd);
+    const usable = window - flight;
+    if (finToSend) {
+      // A FIN takes no window space worth waiting for; send it once all data is out.
+      return this.dataSegment(this.sndNxt, offset, 0, true);
+    }
+    if (usable <= 0) return undefined;
+    let length = Math.min(available, usable, mss);
+    if (length < mss && length < available) {
+      // Sender silly window avoidance (§3.8.6.2.1): wait for a full segment or half the peer's largest window.
+      if (length < this.maxSndWnd / 2) return undefined;
+    }
+    if (length < mss && length === available && flight > 0 && !this.config.noDelay && !this.finQueued) {
+      // Nagle (§3.7.4): one small segment outstanding at a time.
+      return undefined;
+    }
+    length = Math.max(length, 0);
+    const carriesFin = this.finQueued && length === available && usable > length;
+    return this.dataSegment(this.sndNxt, offset, length, carriesFin);
+  }
+
+  private finPendingAt(seq: number): boolean {
+    return this.finSeq !== undefined && this.finSeq === seq;
+  }
+
+  private finSentAt(seq: number): boolean {
+    return this.finSeq !== undefined && seqGt(seq, this.finSeq);
+  }
+
+  private dataSegment(seq: number, offset: number, length: number, fin: boolean): TcpSegment {
+    const payload = length > 0 ? this.sendBuffer.peek(offset, length) : EMPTY;
+    const isRetransmission = seqLt(seq, this.sndMax);
+    let end = seqAdd(seq, length);
+    let flags = TcpFlag.ACK;
+    if (length > 0 && offset + length === this.sendBuffer.length) flags |= TcpFlag.PSH;
+    if (fin || this.finPendingAt(end)) {
+      if (this.finQueued) {
+        this.finSeq = end;
+        flags |= TcpFlag.FIN;
+        end = seqAdd(end, 1);
+      }
+    }
+    if (isRetransmission) {
+      this.stats.retransmissions++;
+      this.timedSeq = undefined;
+    } else if (this.timedSeq === undefined) {
+      this.timedSeq = end;
+      this.timedAt = this.now;
+    }
+    if (seq === this.sndNxt) this.sndNxt = end;
+    this.sndMax = seqMax(this.sndMax, end);
+    if (this.rtoAt === undefined) this.rtoAt = this.now + this.rtt.rto;
+    return this.buildSegment(seq, flags, payload);
+  }
+
+  private takeAck(): TcpSegment | undefined {
+    if (!this.ackNow) return undefined;
+    return this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY);
+  }
+
+  /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */
+  private buildSegment(seq: number, flags: number, payload: Uint8Array): TcpSegment {
+    this.ackNow = false;
+    this.segmentsUnacked = 0;
+    this.delayedAckAt = undefined;
+    this.stats.segmentsSent++;
+    this.advanceRightEdge();
+    return {
+      srcPort: this.localPort,
+      dstPort: this.remotePort,
+      seq,
+      ack: this.rcvNxt,
+      flags,
+      window: Math.min(Math.max(seqDiff(this.rcvRightEdge, this.rcvNxt), 0) >>> this.rcvShift, 0xffff),
+      urgent: 0,
+      options: NO_OPTIONS,
+      payload,
+    };
+  }
+
+  // ------------------------------------------------------- receive window
+
+  private receiveBufferFree(): number {
+    return Math.max(this.config.receiveBufferSize - this.unconsumed, 0);
+  }
+
+  /** The right edge we would offer now, rounded down to what the window scale can express. */
+  private rcvRightEdgeNow(): number {
+    return seqMax(this.rcvRightEdge, this.candidateRightEdge());
+  }
+
+  private candidateRightEdge(): number {
+    const free = this.receiveBufferFree();
+    const expressible = Math.min(free, 0xffff << this.rcvShift);
+    const rounded = (expressible >>> this.rcvShift) << this.rcvShift;
+    return seqAdd(this.rcvNxt, rounded);
+  }
+
+  /** RCV.WND: what the peer may send beyond RCV.NXT according to our last advertisement. */
+  private receiveWindow(): number {
+    return Math.max(seqDiff(this.rcvRightEdge, this.rcvNxt), 0);
+  }
+
+  /** Receiver silly window avoidance (§3.8.6.2.2): move the right edge only by worthwhile amounts. */
+  private advanceRightEdge(): void {
+    const candidate = this.candidateRightEdge();
+    const increase = seqDiff(candidate, this.rcvRightEdge);
+    const threshold = Math.min(this.config.receiveBufferSize / 2, this.config.mss);
+    if (increase >= threshold || seqLt(this.rcvRightEdge, this.rcvNxt)) {
+      this.rcvRightEdge = seqMax(candidate, this.rcvRightEdge);
+    }
+  }
+
+  private windowUpdateWorthSending(): boolean {
+    const increase = seqDiff(this.candidateRightEdge(), this.rcvRightEdge);
+    const threshold = Math.min(this.config.receiveBufferSize / 2, this.config.mss);
+    // Tell the peer promptly when its view of the window is small: it may be probing a zero window.
+    return increase >= threshold && (this.receiveWindow() < 2 * this.config.mss || increase >= this.config.receiveBufferSize / 2);
+  }
+
+  // --------------------------------------------------- machine plumbing
+
+  private isSynchronized(): boolean {
+    const s = this.stateName;
+    return s !== 'CLOSED' && s !== 'LISTEN' && s !== 'SYN-SENT' && s !== 'SYN-RECEIVED';
+  }
+
+  private acceptsUserData(): boolean {
+    const s = this.stateName;
+    return s === 'SYN-SENT' || s === 'SYN-RECEIVED' || s === 'ESTABLISHED' || s === 'CLOSE-WAIT';
+  }
+
+  private isClosingForSend(): boolean {
+    return !this.acceptsUserData();
+  }
+
+  private queueReset(seq: number, ack: number, flags: number, dstPort = this.remotePort): void {
+    this.rstPending = {
+      srcPort: this.localPort,
+      dstPort,
+      seq,
+      ack,
+      flags,
+      window: 0,
+      urgent: 0,
+      options: NO_OPTIONS,
+      payload: EMPTY,
+    };
+  }
+
+  private emit(event: ConnectionEvent): void {
+    this.events.push(event);
+  }
+
+  /** Sends an arc of the state diagram to the machine and carries out the arc's actions. */
+  private fire(type: TcpMachineEvent['type']): void {
+    const [next, actions] = transition(tcpMachine, this.snapshot, { type } as TcpMachineEvent);
+    if (next === this.snapshot) return; // not an arc of the current state
+    const from = this.stateName;
+    this.snapshot = next;
+    this.stateName = next.value as TcpState;
+    if (from !== this.stateName) this.emit({ type: 'state', from, to: this.stateName });
+    for (const action of actions) this.perform(action.type as TcpMachineAction | `xstate.${string}`);
+  }
+
+  private perform(action: TcpMachineAction | `xstate.${string}`): void {
+    switch (action) {
+      case 'sendSyn':
+      case 'sendSynAck':
+        this.synPending = true;
+        break;
+      case 'sendAck':
+        this.ackNow = true;
+        break;
+      case 'queueFin':
+        this.finQueued = true;
+        this.writableWanted = false;
+        break;
+      case 'sendRst':
+        this.queueReset(this.sndNxt, 0, TcpFlag.RST);
+        break;
+      case 'startTimeWait':
+        this.timeWaitAt = this.now + 2 * this.config.msl;
+        this.rtoAt = undefined;
+        this.persistAt = undefined;
+        break;
+      case 'deleteTcb':
+        this.rtoAt = undefined;
+        this.persistAt = undefined;
+        this.delayedAckAt = undefined;
+        this.timeWaitAt = undefined;
+        this.ackNow = false;
+        this.synPending = false;
+        this.emit({ type: 'closed' });
+        break;
+      case 'signalEstablished':
+        this.emit({ type: 'connected' });
+        break;
+      case 'signalPeerClosed':
+        this.emit({ type: 'peer-closed' });
+        break;
+      case 'signalRefused':
+        this.fail('refused');
+        break;
+      case 'signalReset':
+        this.fail('reset');
+        break;
+      case 'signalTimedOut':
+        this.fail('timed-out');
+        break;
+      default:
+        break; // xstate's own actions (assign) are applied by transition()
+    }
+  }
+
+  private fail(error: ConnectionFailure): void {
+    this.emit({ type: 'error', error });
+  }
+}

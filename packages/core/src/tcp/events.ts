@@ -1,0 +1,36 @@
+import type { TcpSegment } from '../wire/tcp-types.js';
+import type { TcpState } from './machine.js';
+
+/** Why a connection ended badly, as its user sees it (RFC 9293 §3.10 error messages). */
+export type ConnectionFailure = 'refused' | 'reset' | 'timed-out';
+
+/** What a connection tells its user. */
+export type ConnectionEvent =
+  | { readonly type: 'state'; readonly from: TcpState; readonly to: TcpState }
+  | { readonly type: 'connected' }
+  /** In-order bytes. The view stays valid: the connection never writes into received frames. */
+  | { readonly type: 'data'; readonly data: Uint8Array }
+  /** `send` accepted less than offered earlier, and the send buffer has room again. */
+  | { readonly type: 'writable' }
+  /** The peer's FIN: no more data will arrive (§3.10.7.4, eighth step: "connection closing"). */
+  | { readonly type: 'peer-closed' }
+  /** The control block is deleted. */
+  | { readonly type: 'closed' }
+  | { readonly type: 'error'; readonly error: ConnectionFailure };
+
+/** Everything a connection reacts to. Time is an input like any other. */
+export type ConnectionInput =
+  | { readonly type: 'open'; readonly mode: 'active' | 'passive'; readonly now: number }
+  | { readonly type: 'send'; readonly data: Uint8Array; readonly now: number }
+  | { readonly type: 'consume'; readonly bytes: number; readonly now: number }
+  | { readonly type: 'close'; readonly now: number }
+  | { readonly type: 'abort'; readonly now: number }
+  | { readonly type: 'segment'; readonly segment: TcpSegment; readonly now: number }
+  | { readonly type: 'tick'; readonly now: number };
+
+/** Everything a connection produces. */
+export type ConnectionOutput =
+  | { readonly type: 'transmit'; readonly segment: TcpSegment }
+  | { readonly type: 'event'; readonly event: ConnectionEvent }
+  | { readonly type: 'accepted'; readonly bytes: number }
+  | { readonly type: 'deadline'; readonly at: number | undefined };
