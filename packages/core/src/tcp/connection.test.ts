@@ -103,3 +103,68 @@ describe('Connection', () => {
     expect(synAck?.options.windowScale).toBe(7);
   });
 });
+
+describe('RST validation (RFC 9293 §3.10.7.4 second step, RFC 5961 §3)', () => {
+  const established = () => {
+    const p = new Pair();
+    p.conns[1].open('passive', 0);
+    p.conns[0].open('active', 0);
+    p.pump(10);
+    return p;
+  };
+  const rstTo = (p: Pair, seqOffset: number): TcpSegment => {
+    // Forge a reset from side 1 to side 0, relative to side 0's RCV.NXT (= side 1's SND.NXT).
+    const probe = p.conns[1].pollSegment(p.now) ?? undefined;
+    expect(probe).toBeUndefined();
+    const last = [...p.wire].reverse().find((w) => w.from === 0)!.segment;
+    return {
+      srcPort: 80,
+      dstPort: 40000,
+      seq: (last.ack + seqOffset) >>> 0,
+      ack: 0,
+      flags: TcpFlag.RST,
+      window: 0,
+      urgent: 0,
+      options: {},
+      payload: new Uint8Array(0),
+    };
+  };
+
+  it('resets on a RST at exactly RCV.NXT', () => {
+    const p = established();
+    p.conns[0].handleSegment(rstTo(p, 0), p.now);
+    expect(p.conns[0].state).toBe('CLOSED');
+    const events: string[] = [];
+    for (let e = p.conns[0].pollEvent(); e; e = p.conns[0].pollEvent()) events.push(e.type === 'error' ? `error:${e.error}` : e.type);
+    expect(events).toEqual(['state', 'error:reset', 'closed']);
+  });
+
+  it('answers a RST inside the window but not at RCV.NXT with a challenge ACK', () => {
+    const p = established();
+    p.conns[0].handleSegment(rstTo(p, 100), p.now);
+    expect(p.conns[0].state).toBe('ESTABLISHED');
+    const challenge = p.conns[0].pollSegment(p.now);
+    expect(challenge?.flags).toBe(TcpFlag.ACK);
+  });
+
+  it('ignores a RST outside the window', () => {
+    const p = established();
+    p.conns[0].handleSegment(rstTo(p, -100), p.now);
+    expect(p.conns[0].state).toBe('ESTABLISHED');
+    expect(p.conns[0].pollSegment(p.now)).toBeUndefined();
+  });
+
+  it('reports a RST answering its SYN as refused', () => {
+    const c = new Connection({ localPort: 40000, remotePort: 81, iss: 77, config: defaultTcpConfig });
+    c.open('active', 0);
+    const syn = c.pollSegment(0)!;
+    c.handleSegment(
+      { srcPort: 81, dstPort: 40000, seq: 0, ack: syn.seq + 1, flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgent: 0, options: {}, payload: new Uint8Array(0) },
+      1,
+    );
+    expect(c.state).toBe('CLOSED');
+    const errors: string[] = [];
+    for (let e = c.pollEvent(); e; e = c.pollEvent()) if (e.type === 'error') errors.push(e.error);
+    expect(errors).toEqual(['refused']);
+  });
+});
