@@ -99,6 +99,7 @@ export class ScriptedHost extends FakeHost {
   /** Every time `advanceTime` was called. */
   readonly wakeups: number[] = [];
   private readonly script: { readonly at: number; readonly frame: Uint8Array }[];
+  private scriptIndex = 0;
 
   constructor(mac: number, script: readonly { readonly at: number; readonly frame: Uint8Array }[] = []) {
     super(mac);
@@ -116,11 +117,13 @@ export class ScriptedHost extends FakeHost {
 
   override advanceTime(now: number): void {
     this.wakeups.push(now);
-    while (this.script.length > 0 && this.script[0]!.at <= now) this.outbox.push(this.script.shift()!.frame);
+    while (this.scriptIndex < this.script.length && this.script[this.scriptIndex]!.at <= now) {
+      this.outbox.push(this.script[this.scriptIndex++]!.frame);
+    }
   }
 
   override nextDeadline(): number | undefined {
-    return this.script[0]?.at;
+    return this.script[this.scriptIndex]?.at;
   }
 
   receivedNumbers(): number[] {

@@ -1,0 +1,304 @@
+import type { NetworkHost } from '@tcpts/core';
+import { VirtualClock } from './clock.js';
+import { formatMac } from './ethernet.js';
+import type { ChannelStats, LinkFaults } from './faults.js';
+import { MockLink } from './link.js';
+import type { LinkStats } from './link.js';
+import { encodePcap } from './pcap-writer.js';
+import type { PcapOptions, PcapRecord } from './pcap-writer.js';
+import { SeededRng, normalizeSeed } from './rng.js';
+import { EventQueue } from './scheduler.js';
+import { SimHost } from './sim-host.js';
+import type { SimContext } from './socket.js';
+import { FrameTracer } from './tracer.js';
+import type { DescribeFrame, TraceEntry } from './tracer.js';
+
+export interface SimulationOptions {
+  /** Every random choice derives from it: the same seed replays the same run. */
+  readonly seed: number;
+  /** Faults of every link direction that has none of its own. */
+  readonly faults?: LinkFaults;
+  /** Turns frames into trace lines; default: length, MACs and EtherType. */
+  readonly describeFrame?: DescribeFrame;
+  /** How many of the latest frames the trace keeps (default 4096; Infinity keeps all, 0 none). */
+  readonly traceLimit?: number;
+  /** Virtual start time, default 0. */
+  readonly startTime?: number;
+}
+
+export interface RunOptions {
+  /** Stop as soon as this holds (checked before the first step and after each one). */
+  readonly until?: () => boolean;
+  /** Absolute virtual time not to go beyond: events due later stay queued. */
+  readonly maxTime: number;
+  /** Bound on steps (batches of same-time events) in this call; default 10 million. */
+  readonly maxSteps?: number;
+}
+
+export interface RunResult {
+  readonly reason: 'until' | 'idle' | 'max-time' | 'max-steps';
+  readonly time: number;
+  /** Steps taken by this call. */
+  readonly steps: number;
+}
+
+type SimEvent =
+  | { readonly kind: 'frame'; readonly to: SimHost; readonly frame: Uint8Array }
+  | { readonly kind: 'task'; readonly run: () => void };
+
+const DEFAULT_MAX_STEPS = 10_000_000;
+/** A host still producing frames and events after this many in one drain is assumed to loop forever. */
+const MAX_OUTPUTS_PER_DRAIN = 10_000_000;
+/** Bound on drain passes over all hosts when callbacks keep waking each other. */
+const MAX_DRAIN_PASSES = 100_000;
+
+/**
+ * Drives `NetworkHost`s over a `MockLink` in virtual time. One step takes the
+ * earliest due time, hands every frame arriving then to its host, runs the
+ * timers that are due, and only then drains every host (frames onto the link,
+ * events to sockets). Draining after the whole batch lets a host answer several
+ * segments with one ACK, as receive offload does on a real interface.
+ */
+export class Simulation implements SimContext {
+  readonly seed: number;
+  readonly clock: VirtualClock;
+  readonly link: MockLink<SimHost>;
+  readonly tracer: FrameTracer;
+  readonly hosts: SimHost[] = [];
+  private readonly root: SeededRng;
+  private readonly queue = new EventQueue<SimEvent>();
+  private totalSteps = 0;
+
+  constructor(options: SimulationOptions) {
+    this.seed = normalizeSeed(options.seed);
+    this.root = new SeededRng(this.seed);
+    this.clock = new VirtualClock(options.startTime ?? 0);
+    this.tracer = new FrameTracer({
+      ...(options.traceLimit !== undefined ? { limit: options.traceLimit } : {}),
+      ...(options.describeFrame !== undefined ? { describeFrame: options.describeFrame } : {}),
+    });
+    this.link = new MockLink<SimHost>({
+      rng: this.root.fork('link'),
+      ...(options.faults !== undefined ? { faults: options.faults } : {}),
+      tracer: this.tracer,
+      schedule: (arrival, to, frame) => this.queue.push(arrival, { kind: 'frame', to, frame }),
+    });
+  }
+
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** Steps taken over the life of the simulation. */
+  get steps(): number {
+    return this.totalSteps;
+  }
+
+  /** Attaches a host with this MAC (it should be the host's own `HostConfig.mac`). */
+  addHost(host: NetworkHost, mac: number, options: { readonly name?: string } = {}): SimHost {
+    const name = options.name ?? `host${this.hosts.length + 1}`;
+    if (this.hosts.some((existing) => existing.name === name)) throw new RangeError(`host name ${name} is taken`);
+    const simHost = new SimHost(host, mac, name, this);
+    this.link.attach(simHost);
+    this.hosts.push(simHost);
+    return simHost;
+  }
+
+  /** A random stream for anything a test wants to vary by seed (ISN secrets, data). */
+  rng(label: string): SeededRng {
+    return this.root.fork(`user:${label}`);
+  }
+
+  /** Deterministic bytes for this seed and label, e.g. a `HostConfig.isnSecret`. */
+  randomBytes(label: string, length: number): Uint8Array {
+    const stream = this.rng(label);
+    const bytes = new Uint8Array(length);
+    for (let i = 0; i < length; i++) bytes[i] = stream.int(256);
+    return bytes;
+  }
+
+  /** Faults of the direction from → to only (replacing the default); undefined restores it. */
+  setFaults(from: SimHost, to: SimHost, faults: LinkFaults | undefined): void {
+    this.link.setFaults(from, to, faults);
+  }
+
+  /** Faults of both directions between two hosts. */
+  setFaultsBetween(a: SimHost, b: SimHost, faults: LinkFaults | undefined): void {
+    this.link.setFaults(a, b, faults);
+    this.link.setFaults(b, a, faults);
+  }
+
+  get defaultFaults(): LinkFaults {
+    return this.link.defaultFaults;
+  }
+
+  set defaultFaults(faults: LinkFaults) {
+    this.link.defaultFaults = faults;
+  }
+
+  /** Runs `task` at virtual time `at` (clamped to now); hosts are drained after it. */
+  schedule(at: number, task: () => void): void {
+    if (Number.isNaN(at)) throw new RangeError('cannot schedule at NaN');
+    this.queue.push(Math.max(at, this.now), { kind: 'task', run: task });
+  }
+
+  /** Runs `task` `delay` ms from now. */
+  after(delay: number, task: () => void): void {
+    this.schedule(this.now + delay, task);
+  }
+
+  stats(): LinkStats;
+  stats(from: SimHost, to: SimHost): ChannelStats;
+  stats(from?: SimHost, to?: SimHost): LinkStats | ChannelStats {
+    return from !== undefined && to !== undefined ? this.link.stats(from, to) : this.link.stats();
+  }
+
+  /** Time of the next thing to happen: a queued event or a host deadline. */
+  nextEventTime(): number | undefined {
+    let next = this.queue.peekTime();
+    for (const simHost of this.hosts) {
+      const deadline = simHost.host.nextDeadline();
+      if (deadline !== undefined && (next === undefined || deadline < next)) next = deadline;
+    }
+    // A deadline already in the past is due now.
+    return next === undefined ? undefined : Math.max(next, this.now);
+  }
+
+  /** Takes one step; false when there was nothing to do. */
+  step(): boolean {
+    const time = this.nextEventTime();
+    if (time === undefined) return false;
+    this.stepAt(time);
+    return true;
+  }
+
+  private stepAt(time: number): void {
+    this.clock.advanceTo(time);
+    const now = this.now;
+    // The whole batch due now goes in before anyone is drained.
+    while (this.queue.size > 0 && this.queue.peekTime()! <= now) {
+      const event = this.queue.pop()!.item;
+      if (event.kind === 'frame') {
+        event.to.framesReceived++;
+        event.to.host.receiveFrame(event.frame, now);
+      } else {
+        event.run();
+      }
+    }
+    // Deadlines are read again: frames just received may have moved or cancelled them.
+    for (const simHost of this.hosts) {
+      const deadline = simHost.host.nextDeadline();
+      if (deadline !== undefined && deadline <= now) simHost.host.advanceTime(now);
+    }
+    this.drainAll();
+    this.totalSteps++;
+  }
+
+  /** Steps until `until` holds, nothing is left, `maxTime` is reached or `maxSteps` are used up. */
+  run(options: RunOptions): RunResult {
+    const { until, maxTime } = options;
+    const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    // Pick up whatever the test did to hosts between runs (connect, write, …).
+    this.drainAll();
+    let steps = 0;
+    for (;;) {
+      if (until?.() === true) return { reason: 'until', time: this.now, steps };
+      const next = this.nextEventTime();
+      if (next === undefined) return { reason: 'idle', time: this.now, steps };
+      if (next > maxTime) {
+        if (maxTime > this.now) this.clock.advanceTo(maxTime);
+        return { reason: 'max-time', time: this.now, steps };
+      }
+      if (steps >= maxSteps) return { reason: 'max-steps', time: this.now, steps };
+      this.stepAt(next);
+      steps++;
+    }
+  }
+
+  /** `run` with a time limit relative to now. */
+  runFor(duration: number, options: Omit<RunOptions, 'maxTime'> = {}): RunResult {
+    return this.run({ ...options, maxTime: this.now + duration });
+  }
+
+  /** The latest frames on the link (see `traceLimit`), oldest first. */
+  trace(last?: number): TraceEntry[] {
+    return this.tracer.entries(last);
+  }
+
+  formatTrace(last?: number): string {
+    return this.tracer.format(last);
+  }
+
+  /**
+   * The traced frames as a pcap file. Without `host`: every delivered copy, at its
+   * arrival time. With `host`: what a capture on that host's interface would show,
+   * frames it sent (at send time, even if later lost) and frames it received.
+   */
+  pcap(options: PcapOptions & { readonly host?: SimHost } = {}): Uint8Array {
+    const { host, ...pcapOptions } = options;
+    const records: PcapRecord[] = [];
+    for (const entry of this.trace()) {
+      if (host === undefined) {
+        if (entry.arrival !== undefined) records.push({ time: entry.arrival, frame: entry.frame });
+      } else {
+        if (entry.from === host.name && entry.fault !== 'duplicated') records.push({ time: entry.time, frame: entry.frame });
+        if (entry.to === host.name && entry.arrival !== undefined) records.push({ time: entry.arrival, frame: entry.frame });
+      }
+    }
+    // Array.prototype.sort is stable, so equal times keep trace order.
+    records.sort((a, b) => a.time - b.time);
+    return encodePcap(records, pcapOptions);
+  }
+
+  /** A multi-line account of the run so far, for failure messages. */
+  describe(traceLines = 40): string {
+    const hosts = this.hosts.map((h) => `${h.name}=${formatMac(h.mac)}`).join(' ');
+    return [
+      `seed ${this.seed} (replay with the same seed), virtual time ${this.now} ms, ${this.totalSteps} steps`,
+      `hosts: ${hosts}`,
+      `last ${Math.min(traceLines, this.tracer.total)} of ${this.tracer.total} frames:`,
+      this.formatTrace(traceLines),
+    ].join('\n');
+  }
+
+  /** Takes every frame and event out of every host until all are quiet. */
+  private drainAll(): void {
+    for (let pass = 0; pass < MAX_DRAIN_PASSES; pass++) {
+      let active = false;
+      for (const simHost of this.hosts) {
+        if (this.drain(simHost)) active = true;
+      }
+      if (!active) return;
+    }
+    throw new Error(`hosts kept waking each other for ${MAX_DRAIN_PASSES} drain passes at ${this.now} ms`);
+  }
+
+  private drain(simHost: SimHost): boolean {
+    const host = simHost.host;
+    const now = this.now;
+    let active = false;
+    let outputs = 0;
+    const countOutput = (): void => {
+      if (++outputs > MAX_OUTPUTS_PER_DRAIN) {
+        throw new Error(`${simHost.name} produced more than ${MAX_OUTPUTS_PER_DRAIN} frames and events at ${now} ms`);
+      }
+    };
+    for (;;) {
+      let progressed = false;
+      for (let frame = host.pollFrame(); frame !== undefined; frame = host.pollFrame()) {
+        countOutput();
+        simHost.framesSent++;
+        this.link.transmit(simHost, frame, now);
+        progressed = true;
+      }
+      // Applications react to events by sending, which may make new frames.
+      for (let event = host.pollEvent(); event !== undefined; event = host.pollEvent()) {
+        countOutput();
+        simHost.dispatch(event);
+        progressed = true;
+      }
+      if (!progressed) return active;
+      active = true;
+    }
+  }
+}
