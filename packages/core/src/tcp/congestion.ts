@@ -1,0 +1,44 @@
+/**
+ * Congestion window arithmetic shared by the algorithms. Loss detection,
+ * retransmission choice and recovery bookkeeping (RecoveryPoint, FlightSize)
+ * stay in the connection, which tells the algorithm what happened.
+ */
+import { CubicCongestionControl } from './cubic.js';
+import { NewRenoCongestionControl } from './newreno.js';
+
+export interface CongestionControl {
+  readonly name: 'newreno' | 'cubic';
+  /** Congestion window and slow-start threshold, in bytes. */
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  /** `acked` bytes of new data were cumulatively acknowledged while not in recovery. */
+  onAck(acked: number, now: number, srtt: number | undefined): void;
+  /** Loss detected by duplicate ACKs or SACK: RFC 5681 §3.2 step 2 (ssthresh from flight size) and cwnd for recovery. */
+  onEnterRecovery(flightSize: number, now: number): void;
+  /** One more duplicate ACK during fast recovery (RFC 5681 §3.2 step 4: inflate by SMSS). */
+  onRecoveryDuplicateAck(): void;
+  /** Partial ACK in NewReno recovery (RFC 6582 §3.2 step 5): deflate by the amount acked, add back SMSS if ≥ SMSS. */
+  onPartialAck(acked: number): void;
+  /** Recovery ends (RFC 6582 §3.2 step 6: cwnd = min(ssthresh, flightSize + SMSS) or ssthresh). */
+  onExitRecovery(flightSize: number, now: number): void;
+  /**
+   * Retransmission timeout: RFC 5681 §3.1 eq. (4), cwnd = 1 SMSS (loss window).
+   * Pass `repeated` when the segment that timed out had already been resent
+   * by the retransmission timer: ssthresh is then left as it is (RFC 5681
+   * §3.1 lowers it only for the first timeout of a segment).
+   */
+  onRetransmissionTimeout(flightSize: number, now: number, repeated?: boolean): void;
+  /** After an idle period longer than the RTO, RFC 5681 §4.1 restart window. */
+  onIdleRestart(now: number): void;
+}
+
+export type CongestionAlgorithm = 'newreno' | 'cubic';
+
+export function createCongestionControl(algorithm: CongestionAlgorithm, smss: number, now: number): CongestionControl {
+  switch (algorithm) {
+    case 'newreno':
+      return new NewRenoCongestionControl(smss, now);
+    case 'cubic':
+      return new CubicCongestionControl(smss, now);
+  }
+}
