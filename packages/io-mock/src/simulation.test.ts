@@ -102,6 +102,16 @@ describe('Simulation', () => {
     ]);
   });
 
+  it('hands the receiver the very frame the sender produced (no copy on the fast path)', () => {
+    const sim = new Simulation({ seed: 1, faults: { delay: 1, jitter: 1, loss: 0 } });
+    const frame = numberedFrame(MAC_B, MAC_A, 1);
+    sim.addHost(new ScriptedHost(MAC_A, [{ at: 0, frame }]), MAC_A);
+    const receiver = new ScriptedHost(MAC_B);
+    sim.addHost(receiver, MAC_B);
+    sim.run({ maxTime: 10 });
+    expect(receiver.received[0]!.frame).toBe(frame);
+  });
+
   it('broadcasts to every other host', () => {
     const sim = new Simulation({ seed: 1 });
     const hosts = [MAC_A, MAC_B, MAC_C].map((mac) => new ScriptedHost(mac));
