@@ -1,1 +1,9 @@
-export {};
+export { run, version, defaultDependencies, type RunDependencies } from './main.js';
+export { fetchCommand, randomLocalMac, type CliIo, type FetchDependencies, type FetchOptions } from './fetch.js';
+export { demoCommand, type DemoDependencies, type DemoLab, type DemoOptions } from './demo.js';
+export * from './errors.js';
+export * from './http.js';
+export * from './url.js';
+export type { FetchStack, OpenStack, StackOpenOptions, ConnectOptions } from './stack.js';
+export { openPcapStack } from './stack.js';
+export { formatHostEvent, formatSegment, formatFlags, formatOptions } from './trace.js';

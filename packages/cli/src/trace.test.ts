@@ -1,0 +1,59 @@
+import { TcpFlag, type TcpSegment } from '@tcpts/core';
+import { describe, expect, it } from 'vitest';
+import { formatFlags, formatHostEvent, formatSegment } from './trace.js';
+
+const segment = (fields: Partial<TcpSegment>): TcpSegment => ({
+  srcPort: 49152,
+  dstPort: 80,
+  seq: 0,
+  ack: 0,
+  flags: 0,
+  window: 0,
+  urgent: 0,
+  options: {},
+  payload: new Uint8Array(0),
+  ...fields,
+});
+
+describe('trace', () => {
+  it('writes a SYN with its options', () => {
+    const syn = segment({ flags: TcpFlag.SYN, seq: 1234, window: 65535, options: { mss: 1460, windowScale: 7 } });
+    expect(formatSegment('out', syn)).toBe('> SYN seq=1234 win=65535 <mss 1460,ws 7>');
+  });
+
+  it('writes a SYN,ACK with ack, SACK permission and timestamps', () => {
+    const synAck = segment({
+      flags: TcpFlag.SYN | TcpFlag.ACK,
+      seq: 9,
+      ack: 1235,
+      window: 65160,
+      options: { mss: 1460, sackPermitted: true, timestamps: { value: 5, echo: 7 }, windowScale: 7 },
+    });
+    expect(formatSegment('in', synAck)).toBe('< SYN,ACK seq=9 ack=1235 win=65160 <mss 1460,sackOK,ts 5 7,ws 7>');
+  });
+
+  it('shows the payload length and SACK blocks', () => {
+    const data = segment({
+      flags: TcpFlag.ACK | TcpFlag.PSH,
+      seq: 1,
+      ack: 2,
+      window: 501,
+      payload: new Uint8Array(1448),
+      options: { sack: [{ left: 10, right: 20 }] },
+    });
+    expect(formatSegment('in', data)).toBe('< PSH,ACK seq=1 ack=2 win=501 len=1448 <sack 10-20>');
+  });
+
+  it('names every flag in order', () => {
+    expect(formatFlags(0xff)).toBe('SYN,FIN,RST,PSH,ACK,URG,ECE,CWR');
+    expect(formatFlags(TcpFlag.FIN | TcpFlag.ACK)).toBe('FIN,ACK');
+    expect(formatFlags(0)).toBe('none');
+  });
+
+  it('writes state changes like curl -v does its notes', () => {
+    expect(formatHostEvent({ type: 'state', socket: 1, from: 'SYN-SENT', to: 'ESTABLISHED', at: 0 })).toBe(
+      '* SYN-SENT -> ESTABLISHED',
+    );
+    expect(formatHostEvent({ type: 'data', socket: 1, data: new Uint8Array(1) })).toBeUndefined();
+  });
+});
