@@ -85,6 +85,17 @@ describe('Simulation', () => {
     expect(sink.received.map((r) => r.time)).toEqual([100]);
   });
 
+  it('reports a host whose deadline never moves instead of spinning', () => {
+    class StuckHost extends ScriptedHost {
+      override nextDeadline(): number {
+        return 0;
+      }
+    }
+    const sim = new Simulation({ seed: 1, maxStepsPerInstant: 100 });
+    sim.addHost(new StuckHost(MAC_A), MAC_A, { name: 'stuck' });
+    expect(() => sim.run({ maxTime: 10 })).toThrow(/no progress: more than 100 steps at 0 ms \(deadline still due after advanceTime: stuck\)/);
+  });
+
   it('carries a round trip: request out, echo back, each leg with its own delay', () => {
     const sim = new Simulation({ seed: 1 });
     const client = sim.addHost(new ScriptedHost(MAC_A, script(1, MAC_B, 0)), MAC_A, { name: 'client' });

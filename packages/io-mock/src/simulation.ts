@@ -24,6 +24,12 @@ export interface SimulationOptions {
   readonly traceLimit?: number;
   /** Virtual start time, default 0. */
   readonly startTime?: number;
+  /**
+   * Steps allowed at one virtual instant before the run is declared stuck (a host
+   * whose deadline never moves past now, or hosts answering each other forever
+   * over a zero-delay link). Default one million.
+   */
+  readonly maxStepsPerInstant?: number;
 }
 
 export interface RunOptions {
@@ -47,6 +53,7 @@ type SimEvent =
   | { readonly kind: 'task'; readonly run: () => void };
 
 const DEFAULT_MAX_STEPS = 10_000_000;
+const DEFAULT_MAX_STEPS_PER_INSTANT = 1_000_000;
 /** A host still producing frames and events after this many in one drain is assumed to loop forever. */
 const MAX_OUTPUTS_PER_DRAIN = 10_000_000;
 /** Bound on drain passes over all hosts when callbacks keep waking each other. */
@@ -68,11 +75,15 @@ export class Simulation implements SimContext {
   private readonly root: SeededRng;
   private readonly queue = new EventQueue<SimEvent>();
   private totalSteps = 0;
+  private readonly maxStepsPerInstant: number;
+  private instant = Number.NaN;
+  private stepsThisInstant = 0;
 
   constructor(options: SimulationOptions) {
     this.seed = normalizeSeed(options.seed);
     this.root = new SeededRng(this.seed);
     this.clock = new VirtualClock(options.startTime ?? 0);
+    this.maxStepsPerInstant = options.maxStepsPerInstant ?? DEFAULT_MAX_STEPS_PER_INSTANT;
     this.tracer = new FrameTracer({
       ...(options.traceLimit !== undefined ? { limit: options.traceLimit } : {}),
       ...(options.describeFrame !== undefined ? { describeFrame: options.describeFrame } : {}),
@@ -175,6 +186,12 @@ export class Simulation implements SimContext {
   private stepAt(time: number): void {
     this.clock.advanceTo(time);
     const now = this.now;
+    if (now === this.instant) {
+      if (++this.stepsThisInstant > this.maxStepsPerInstant) this.throwStuck();
+    } else {
+      this.instant = now;
+      this.stepsThisInstant = 1;
+    }
     // The whole batch due now goes in before anyone is drained.
     while (this.queue.size > 0 && this.queue.peekTime()! <= now) {
       const event = this.queue.pop()!.item;
@@ -259,6 +276,17 @@ export class Simulation implements SimContext {
       `last ${Math.min(traceLines, this.tracer.total)} of ${this.tracer.total} frames:`,
       this.formatTrace(traceLines),
     ].join('\n');
+  }
+
+  private throwStuck(): never {
+    const due = this.hosts
+      .filter((h) => {
+        const deadline = h.host.nextDeadline();
+        return deadline !== undefined && deadline <= this.now;
+      })
+      .map((h) => h.name);
+    const detail = due.length > 0 ? `deadline still due after advanceTime: ${due.join(', ')}` : 'frames or tasks keep arriving';
+    throw new Error(`no progress: more than ${this.maxStepsPerInstant} steps at ${this.now} ms (${detail})`);
   }
 
   /** Takes every frame and event out of every host until all are quiet. */
