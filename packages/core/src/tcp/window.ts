@@ -1,5 +1,4 @@
-/** RFC 7323 §2.3: the largest shift a window scale option may carry. */
-export const MAX_WINDOW_SCALE = 14;
+import { MAX_WINDOW_SCALE } from '../wire/tcp-options.js';
 
 /** The smallest window scale that lets a 16-bit window field express `bufferSize` bytes (RFC 7323 §2.2). */
 export function windowScaleFor(bufferSize: number): number {

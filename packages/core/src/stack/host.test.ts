@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createHost } from './host.js';
+import type { HostEvent, NetworkHost } from './host-types.js';
+
+const A_IP = 0xc6120001; // 198.18.0.1
+const B_IP = 0xc6120002; // 198.18.0.2
+const secret = new Uint8Array(16).fill(7);
+
+/** Two hosts on a perfect wire, with a virtual clock. */
+function wire(a: NetworkHost, b: NetworkHost) {
+  let now = 0;
+  const events: Array<HostEvent & { host: 'a' | 'b' }> = [];
+  const step = () => {
+    let moved = false;
+    for (const [from, to, name] of [
+      [a, b, 'a'],
+      [b, a, 'b'],
+    ] as const) {
+      for (let f = from.pollFrame(); f; f = from.pollFrame()) {
+        to.receiveFrame(f, now);
+        moved = true;
+      }
+      for (let e = from.pollEvent(); e; e = from.pollEvent()) {
+        events.push({ ...e, host: name });
+        if (e.type === 'data') from.consume(e.socket, e.data.length, now);
+        moved = true;
+      }
+    }
+    return moved;
+  };
+  const run = (limit = 100_000) => {
+    for (let i = 0; i < limit; i++) {
+      if (step()) continue;
+      const next = [a.nextDeadline(), b.nextDeadline()].filter((d): d is number => d !== undefined);
+      if (next.length === 0) return;
+      now = Math.max(now, Math.min(...next));
+      a.advanceTime(now);
+      b.advanceTime(now);
+    }
+  };
+  return { run, events, now: () => now };
+}
+
+describe('Host', () => {
+  it('resolves ARP, connects, transfers and closes between two hosts', () => {
+    const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret, tcp: { msl: 1000 } });
+    const listener = b.listen(80, 0);
+    const w = wire(a, b);
+    const socket = a.connect(B_IP, 80, 0);
+    w.run(50);
+    expect(a.socketState(socket)).toBe('ESTABLISHED');
+    const accepted = w.events.find((e) => e.type === 'accepted');
+    expect(accepted).toMatchObject({ host: 'b', listener, remoteIp: A_IP });
+    const data = Uint8Array.from({ length: 200_000 }, (_, i) => i % 251);
+    let offset = 0;
+    while (offset < data.length) {
+      offset += a.send(socket, data.subarray(offset), w.now());
+      w.run(10);
+    }
+    a.close(socket, w.now());
+    w.run();
+    const got = w.events.filter((e) => e.host === 'b' && e.type === 'data').flatMap((e) => (e.type === 'data' ? [...e.data] : []));
+    expect(got.length).toBe(data.length);
+    expect(Uint8Array.from(got)).toEqual(data);
+    expect(w.events.some((e) => e.host === 'b' && e.type === 'peer-closed')).toBe(true);
+  });
+
+  it('answers a connection to a closed port with RST: refused', () => {
+    const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret });
+    const w = wire(a, b);
+    const socket = a.connect(B_IP, 81, 0);
+    w.run();
+    expect(w.events).toContainEqual(expect.objectContaining({ host: 'a', type: 'error', socket, error: 'refused' }));
+    expect(b.stats.resetsSent).toBe(1);
+  });
+});

@@ -1,0 +1,504 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
+import { Connection } from '../tcp/connection.js';
+import type { ConnectionEvent } from '../tcp/events.js';
+import { initialSequenceNumber } from '../tcp/isn.js';
+import { resetFor } from '../tcp/reset.js';
+import { BROADCAST_MAC, isInPrefix, formatIpv4 } from '../wire/addresses.js';
+import { ArpOperation, arpReplyFor, decodeArp } from '../wire/arp.js';
+import { formatDecodeError } from '../wire/decode-error.js';
+import { decodeEthernet, EtherType } from '../wire/ethernet.js';
+import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
+import { decodeIcmp, echoReplyFor } from '../wire/icmp.js';
+import { decodeIpv4, IpProtocol } from '../wire/ipv4.js';
+import { isPartialTcpChecksum, PARTIAL_CHECKSUM_REASON } from '../wire/offload.js';
+import { decodeTcp } from '../wire/tcp.js';
+import type { TcpSegment } from '../wire/tcp-types.js';
+import { TcpFlag } from '../wire/tcp-types.js';
+import { ArpResolver } from './arp-resolver.js';
+import {
+  type HostConfig,
+  type HostEvent,
+  type HostStats,
+  type NetworkHost,
+  type SocketId,
+  StackError,
+} from './host-types.js';
+
+const DEFAULT_MTU = 1500;
+const IPV4_TCP_HEADERS = 40;
+const DEFAULT_TTL = 64;
+
+interface ConnectionEntry {
+  readonly id: SocketId;
+  readonly connection: Connection;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  readonly localPort: number;
+  /** The listener that spawned it: the application hears of it only once it is established. */
+  readonly listener: SocketId | undefined;
+  /** Ethernet address of the next hop, once known. */
+  nextHopMac: number | undefined;
+  readonly nextHopIp: number;
+  /** The application has been told about this socket. */
+  announced: boolean;
+}
+
+/**
+ * A whole IPv4 host over Ethernet: ARP, ICMP echo, and TCP connections keyed
+ * by their 4-tuple. Pure and sans-I/O: the adapters feed it frames and time.
+ */
+export class Host implements NetworkHost {
+  readonly stats: HostStats = {
+    framesIn: 0,
+    framesOut: 0,
+    dropped: new Map(),
+    arpRepliesSent: 0,
+    echoRepliesSent: 0,
+    resetsSent: 0,
+  };
+
+  private readonly mac: number;
+  private readonly ip: number;
+  private readonly prefixLength: number;
+  private readonly gateway: number | undefined;
+  private readonly mtu: number;
+  private readonly tcpConfig: TcpConfig;
+  private readonly isnSecret: Uint8Array;
+  private readonly traceSegments: boolean;
+  private now = 0;
+  private nextSocketId = 1;
+  private nextEphemeralPort: number;
+  private ipIdentification = 0;
+
+  /** localPort → (remoteIp·65536 + remotePort) → connection. */
+  private readonly byTuple = new Map<number, Map<number, ConnectionEntry>>();
+  private readonly sockets = new Map<SocketId, ConnectionEntry>();
+  private readonly listeners = new Map<number, SocketId>();
+  private readonly listenerPorts = new Map<SocketId, number>();
+  /** Connections that may have something to send. */
+  private readonly dirty = new Set<ConnectionEntry>();
+  private readonly frames: Uint8Array[] = [];
+  private framesRead = 0;
+  private readonly events: HostEvent[] = [];
+  private eventsRead = 0;
+  private readonly arp: ArpResolver;
+
+  constructor(config: HostConfig) {
+    this.mac = config.mac;
+    this.ip = config.ip >>> 0;
+    this.prefixLength = config.prefixLength;
+    this.gateway = config.gateway;
+    this.mtu = config.mtu ?? DEFAULT_MTU;
+    this.tcpConfig = {
+      ...defaultTcpConfig,
+      mss: Math.min(config.tcp?.mss ?? defaultTcpConfig.mss, this.mtu - IPV4_TCP_HEADERS),
+      ...config.tcp,
+    };
+    if (this.tcpConfig.mss > this.mtu - IPV4_TCP_HEADERS) {
+      this.tcpConfig = { ...this.tcpConfig, mss: this.mtu - IPV4_TCP_HEADERS };
+    }
+    this.isnSecret = config.isnSecret;
+    this.traceSegments = config.traceSegments ?? false;
+    this.nextEphemeralPort = config.ephemeralPortStart ?? 49152;
+    this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
+  }
+
+  // ------------------------------------------------------------ outputs
+
+  pollFrame(): Uint8Array | undefined {
+    for (;;) {
+      if (this.framesRead < this.frames.length) {
+        const frame = this.frames[this.framesRead++]!;
+        if (this.framesRead === this.frames.length) {
+          this.frames.length = 0;
+          this.framesRead = 0;
+        }
+        this.stats.framesOut++;
+        return frame;
+      }
+      const entry = this.dirty.values().next();
+      if (entry.done) return undefined;
+      this.serviceOne(entry.value);
+    }
+  }
+
+  pollEvent(): HostEvent | undefined {
+    if (this.eventsRead >= this.events.length) return undefined;
+    const event = this.events[this.eventsRead++];
+    if (this.eventsRead === this.events.length) {
+      this.events.length = 0;
+      this.eventsRead = 0;
+    }
+    return event;
+  }
+
+  nextDeadline(): number | undefined {
+    let next = this.arp.nextDeadline();
+    for (const entry of this.sockets.values()) {
+      const at = entry.connection.nextDeadline();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  socketState(socket: SocketId): string | undefined {
+    if (this.listenerPorts.has(socket)) return 'LISTEN';
+    return this.sockets.get(socket)?.connection.state;
+  }
+
+  /** The connection behind a socket, for inspection (cwnd, RTT, the machine's snapshot). */
+  connectionOf(socket: SocketId): Connection | undefined {
+    return this.sockets.get(socket)?.connection;
+  }
+
+  // ------------------------------------------------------------ user calls
+
+  connect(remoteIp: number, remotePort: number, now: number, localPort?: number): SocketId {
+    this.now = now;
+    remoteIp >>>= 0;
+    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) {
+      throw new StackError('invalid-argument', `port ${remotePort} is not in 1–65535`);
+    }
+    const nextHopIp = this.nextHopFor(remoteIp);
+    const port = localPort ?? this.allocateEphemeralPort(remoteIp, remotePort);
+    if (this.lookup(port, remoteIp, remotePort)) {
+      throw new StackError('port-in-use', `a connection ${port} → ${formatIpv4(remoteIp)}:${remotePort} exists`);
+    }
+    const entry = this.addConnection(remoteIp, remotePort, port, nextHopIp, undefined);
+    entry.announced = true;
+    entry.connection.open('active', now);
+    this.afterInput(entry);
+    return entry.id;
+  }
+
+  listen(port: number, now: number): SocketId {
+    this.now = now;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new StackError('invalid-argument', `port ${port} is not in 1–65535`);
+    }
+    if (this.listeners.has(port)) throw new StackError('port-in-use', `port ${port} is already listening`);
+    const id = this.nextSocketId++;
+    this.listeners.set(port, id);
+    this.listenerPorts.set(id, port);
+    return id;
+  }
+
+  send(socket: SocketId, data: Uint8Array, now: number): number {
+    const entry = this.entryOf(socket);
+    this.now = now;
+    const accepted = entry.connection.send(data, now);
+    this.afterInput(entry);
+    return accepted;
+  }
+
+  consume(socket: SocketId, bytes: number, now: number): void {
+    const entry = this.sockets.get(socket);
+    if (!entry) return; // data of a connection that is gone: nothing to reopen
+    this.now = now;
+    entry.connection.consume(bytes, now);
+    this.afterInput(entry);
+  }
+
+  close(socket: SocketId, now: number): void {
+    this.now = now;
+    const port = this.listenerPorts.get(socket);
+    if (port !== undefined) {
+      this.listenerPorts.delete(socket);
+      this.listeners.delete(port);
+      this.events.push({ type: 'closed', socket });
+      return;
+    }
+    const entry = this.sockets.get(socket);
+    if (!entry) return;
+    entry.connection.close(now);
+    this.afterInput(entry);
+  }
+
+  abort(socket: SocketId, now: number): void {
+    this.now = now;
+    if (this.listenerPorts.has(socket)) return this.close(socket, now);
+    const entry = this.sockets.get(socket);
+    if (!entry) return;
+    entry.connection.abort(now);
+    this.afterInput(entry);
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  advanceTime(now: number): void {
+    this.now = now;
+    for (const failed of this.arp.advanceTime(now, (frame) => this.queueFrame(frame))) this.unreachable(failed);
+    for (const entry of [...this.sockets.values()]) {
+      const at = entry.connection.nextDeadline();
+      if (at !== undefined && at <= now) {
+        entry.connection.handleTimeout(now);
+        this.afterInput(entry);
+      }
+    }
+  }
+
+  receiveFrame(frame: Uint8Array, now: number): void {
+    this.now = now;
+    this.stats.framesIn++;
+    const ethernet = decodeEthernet(frame);
+    if (isLeft(ethernet)) return this.drop(formatDecodeError(ethernet.left));
+    const eth = ethernet.right;
+    if (eth.dst !== this.mac && eth.dst !== BROADCAST_MAC) return this.drop('ethernet: not for us');
+    if (eth.etherType === EtherType.ARP) return this.receiveArp(eth.payload);
+    if (eth.etherType !== EtherType.IPv4) return this.drop('ethernet.etherType: not IPv4 or ARP');
+
+    // Packets above the MTU are what segmentation offload hands a capture; the reason says so.
+    const decoded = decodeIpv4(eth.payload, this.mtu);
+    if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
+    const ip = decoded.right;
+    if (ip.dst !== this.ip) return this.drop('ipv4.dst: not our address');
+    if (ip.protocol === IpProtocol.ICMP) return this.receiveIcmp(ip.src, eth.src, ip.payload);
+    if (ip.protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
+
+    const tcp = decodeTcp(ip.payload, ip.src, ip.dst);
+    if (isLeft(tcp)) {
+      if (tcp.left.field === 'checksum' && isPartialTcpChecksum(ip.payload, ip.src, ip.dst)) {
+        return this.drop(`tcp.checksum: ${PARTIAL_CHECKSUM_REASON}`);
+      }
+      return this.drop(formatDecodeError(tcp.left));
+    }
+    this.receiveSegment(tcp.right, ip.src, eth.src);
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private receiveArp(payload: Uint8Array): void {
+    const decoded = decodeArp(payload);
+    if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
+    const packet = decoded.right;
+    const resolved = this.arp.learn(packet.senderIp, packet.senderMac, packet.targetIp === this.ip);
+    if (resolved) this.flushResolved(packet.senderIp, packet.senderMac);
+    if (packet.operation === ArpOperation.Request && packet.targetIp === this.ip) {
+      this.stats.arpRepliesSent++;
+      this.queueFrame(encodeArpFrame(packet.senderMac, this.mac, arpReplyFor(packet, this.mac)));
+    }
+  }
+
+  private receiveIcmp(srcIp: number, srcMac: number, payload: Uint8Array): void {
+    const decoded = decodeIcmp(payload);
+    if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
+    const message = decoded.right;
+    if (message.kind !== 'echo-request') return this.drop('icmp: not an echo request');
+    this.stats.echoRepliesSent++;
+    this.queueFrame(
+      encodeIcmpFrame(
+        { srcMac: this.mac, dstMac: srcMac, srcIp: this.ip, dstIp: srcIp, ttl: DEFAULT_TTL, identification: this.nextIpId() },
+        echoReplyFor(message),
+      ),
+    );
+  }
+
+  private receiveSegment(seg: TcpSegment, srcIp: number, srcMac: number): void {
+    const entry = this.lookup(seg.dstPort, srcIp, seg.srcPort);
+    if (entry) {
+      entry.nextHopMac ??= srcMac;
+      this.trace(entry, 'in', seg);
+      entry.connection.handleSegment(seg, this.now);
+      this.afterInput(entry);
+      return;
+    }
+    const listener = this.listeners.get(seg.dstPort);
+    if (listener !== undefined && seg.flags & TcpFlag.SYN && !(seg.flags & (TcpFlag.ACK | TcpFlag.RST))) {
+      const forked = this.addConnection(srcIp, seg.srcPort, seg.dstPort, this.nextHopFor(srcIp), listener);
+      forked.nextHopMac = srcMac;
+      this.trace(forked, 'in', seg);
+      forked.connection.open('passive', this.now);
+      forked.connection.handleSegment(seg, this.now);
+      this.afterInput(forked);
+      return;
+    }
+    // No connection (§3.10.7.1), or a listener and no SYN (§3.10.7.2): answer with a reset.
+    if (listener !== undefined && !(seg.flags & TcpFlag.ACK)) return this.drop('tcp: no SYN for a listener');
+    const reset = resetFor(seg);
+    this.drop('tcp: no connection');
+    if (!reset) return;
+    this.stats.resetsSent++;
+    this.queueFrame(this.tcpFrame(srcMac, srcIp, reset));
+  }
+
+  private serviceOne(entry: ConnectionEntry): void {
+    const segment = entry.connection.pollSegment(this.now);
+    if (!segment) {
+      this.dirty.delete(entry);
+      this.collectEvents(entry);
+      return;
+    }
+    this.trace(entry, 'out', segment);
+    const mac = entry.nextHopMac ?? this.arp.lookup(entry.nextHopIp);
+    if (mac === undefined) {
+      // Hold the segment until ARP answers; TCP retransmits whatever does not fit.
+      this.arp.hold(entry.nextHopIp, entry.remoteIp, segment, this.now, (frame) => this.queueFrame(frame));
+      return;
+    }
+    entry.nextHopMac = mac;
+    this.queueFrame(this.tcpFrame(mac, entry.remoteIp, segment));
+  }
+
+  private flushResolved(ip: number, mac: number): void {
+    for (const entry of this.sockets.values()) if (entry.nextHopIp === ip) entry.nextHopMac ??= mac;
+    for (const held of this.arp.release(ip)) this.queueFrame(this.tcpFrame(mac, held.dstIp, held.segment));
+  }
+
+  private unreachable(nextHopIp: number): void {
+    for (const entry of [...this.sockets.values()]) {
+      if (entry.nextHopIp !== nextHopIp || entry.nextHopMac !== undefined) continue;
+      if (entry.announced) this.events.push({ type: 'error', socket: entry.id, error: 'unreachable' });
+      entry.connection.abort(this.now);
+      entry.connection.pollSegment(this.now); // the RST has nowhere to go
+      this.remove(entry);
+      if (entry.announced) this.events.push({ type: 'closed', socket: entry.id });
+    }
+  }
+
+  private tcpFrame(dstMac: number, dstIp: number, segment: TcpSegment): Uint8Array {
+    return encodeTcpFrame(
+      { srcMac: this.mac, dstMac, srcIp: this.ip, dstIp, ttl: DEFAULT_TTL, identification: this.nextIpId() },
+      segment,
+    );
+  }
+
+  private afterInput(entry: ConnectionEntry): void {
+    this.dirty.add(entry);
+    this.collectEvents(entry);
+  }
+
+  private collectEvents(entry: ConnectionEntry): void {
+    const connection = entry.connection;
+    for (let event = connection.pollEvent(); event; event = connection.pollEvent()) this.translate(entry, event);
+    if (connection.state === 'LISTEN' && entry.listener !== undefined) {
+      // A reset in SYN-RECEIVED returned the fork to LISTEN; the listener itself goes on.
+      this.remove(entry);
+    }
+  }
+
+  private translate(entry: ConnectionEntry, event: ConnectionEvent): void {
+    const socket = entry.id;
+    switch (event.type) {
+      case 'state':
+        if (entry.announced || this.traceSegments) {
+          this.events.push({ type: 'state', socket, from: event.from, to: event.to, at: this.now });
+        }
+        return;
+      case 'connected':
+        if (entry.listener !== undefined && !entry.announced) {
+          entry.announced = true;
+          this.events.push({
+            type: 'accepted',
+            listener: entry.listener,
+            socket,
+            remoteIp: entry.remoteIp,
+            remotePort: entry.remotePort,
+          });
+        }
+        this.events.push({ type: 'connected', socket });
+        return;
+      case 'closed':
+        this.remove(entry);
+        if (entry.announced) this.events.push({ type: 'closed', socket });
+        return;
+      case 'error':
+        if (entry.announced) this.events.push({ type: 'error', socket, error: event.error });
+        return;
+      case 'data':
+        this.events.push({ type: 'data', socket, data: event.data });
+        return;
+      case 'writable':
+        this.events.push({ type: 'writable', socket });
+        return;
+      case 'peer-closed':
+        this.events.push({ type: 'peer-closed', socket });
+        return;
+    }
+  }
+
+  private trace(entry: ConnectionEntry, direction: 'in' | 'out', segment: TcpSegment): void {
+    if (this.traceSegments) this.events.push({ type: 'segment', socket: entry.id, direction, segment, at: this.now });
+  }
+
+  private addConnection(
+    remoteIp: number,
+    remotePort: number,
+    localPort: number,
+    nextHopIp: number,
+    listener: SocketId | undefined,
+  ): ConnectionEntry {
+    const iss = initialSequenceNumber(this.isnSecret, this.ip, localPort, remoteIp, remotePort, this.now);
+    const entry: ConnectionEntry = {
+      id: this.nextSocketId++,
+      connection: new Connection({ localPort, remotePort, iss, config: this.tcpConfig }),
+      remoteIp,
+      remotePort,
+      localPort,
+      listener,
+      nextHopMac: undefined,
+      nextHopIp,
+      announced: false,
+    };
+    let peers = this.byTuple.get(localPort);
+    if (!peers) this.byTuple.set(localPort, (peers = new Map()));
+    peers.set(remoteIp * 65536 + remotePort, entry);
+    this.sockets.set(entry.id, entry);
+    return entry;
+  }
+
+  private remove(entry: ConnectionEntry): void {
+    this.sockets.delete(entry.id);
+    this.dirty.delete(entry);
+    const peers = this.byTuple.get(entry.localPort);
+    if (peers?.get(entry.remoteIp * 65536 + entry.remotePort) === entry) {
+      peers.delete(entry.remoteIp * 65536 + entry.remotePort);
+      if (peers.size === 0) this.byTuple.delete(entry.localPort);
+    }
+  }
+
+  private lookup(localPort: number, remoteIp: number, remotePort: number): ConnectionEntry | undefined {
+    return this.byTuple.get(localPort)?.get(remoteIp * 65536 + remotePort);
+  }
+
+  private entryOf(socket: SocketId): ConnectionEntry {
+    const entry = this.sockets.get(socket);
+    if (!entry) throw new StackError('unknown-socket', `socket ${socket} is not an open connection`);
+    return entry;
+  }
+
+  private nextHopFor(remoteIp: number): number {
+    if (isInPrefix(remoteIp, this.ip, this.prefixLength)) return remoteIp;
+    if (this.gateway === undefined) {
+      throw new StackError(
+        'invalid-argument',
+        `${formatIpv4(remoteIp)} is not on ${formatIpv4(this.ip)}/${this.prefixLength} and no gateway is set`,
+      );
+    }
+    return this.gateway;
+  }
+
+  private allocateEphemeralPort(remoteIp: number, remotePort: number): number {
+    for (let tries = 0; tries < 16384; tries++) {
+      const port = this.nextEphemeralPort;
+      this.nextEphemeralPort = port >= 65535 ? 49152 : port + 1;
+      if (!this.listeners.has(port) && !this.lookup(port, remoteIp, remotePort)) return port;
+    }
+    throw new StackError('no-ephemeral-port', 'every ephemeral port is in use');
+  }
+
+  private nextIpId(): number {
+    this.ipIdentification = (this.ipIdentification + 1) & 0xffff;
+    return this.ipIdentification;
+  }
+
+  private queueFrame(frame: Uint8Array): void {
+    this.frames.push(frame);
+  }
+
+  private drop(reason: string): void {
+    this.stats.dropped.set(reason, (this.stats.dropped.get(reason) ?? 0) + 1);
+  }
+}
+
+export const createHost = (config: HostConfig): Host => new Host(config);
