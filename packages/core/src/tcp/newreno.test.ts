@@ -90,6 +90,9 @@ describe('NewReno window arithmetic', () => {
     // A partial ACK of 5 segments: deflate by 5, add back one.
     cc.onPartialAck(5 * SMSS);
     expect(cc.cwnd).toBe(21 * SMSS);
+    // Exactly one SMSS: deflated and added back.
+    cc.onPartialAck(SMSS);
+    expect(cc.cwnd).toBe(21 * SMSS);
     // Less than one SMSS acknowledged: no add-back.
     cc.onPartialAck(100);
     expect(cc.cwnd).toBe(21 * SMSS - 100);
