@@ -1,1 +1,13 @@
-export {};
+export { IoPcapError, ConnectionFailure, type IoPcapErrorCode, type ConnectionErrorCode } from './errors.js';
+export {
+  PcapStack,
+  type PcapStackOptions,
+  type ConnectOptions,
+  type PcapStackStats,
+  type StackParts,
+} from './realtime-driver.js';
+export { TcpSocket } from './tcp-socket.js';
+export { PcapDevice, closeCapturesOn, type PcapDeviceOptions } from './pcap-device.js';
+export type { FrameDevice, FrameReceiver, DeviceCounters } from './frame-device.js';
+export { createLab, type Lab, type LabOptions, type ExecResult, type HttpServerHandle } from './lab.js';
+export { parseIpv4, formatIpv4, parseMac, formatMac } from './addresses.js';

@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  createHost,
+  type HostEvent,
+  type HostStats,
+  type NetworkHost,
+  type SocketId,
+  type TcpConfig,
+} from '@tcpts/core';
+import { formatIpv4, formatMac, parseIpv4, parseMac, randomLocalMac, sameSubnet } from './addresses.js';
+import { ConnectionFailure, IoPcapError } from './errors.js';
+import type { DeviceCounters, FrameDevice } from './frame-device.js';
+import { PcapDevice } from './pcap-device.js';
+import { connectionFailure, TcpSocket, type SocketLink } from './tcp-socket.js';
+
+export interface PcapStackOptions {
+  /** Interface to capture on and send through. */
+  iface: string;
+  /** Our IPv4 address (dotted quad); no kernel on the link may own it. */
+  ip: string;
+  /** Our MAC; default: random, locally administered. */
+  mac?: string;
+  /** On-link prefix length, default 24. */
+  prefixLength?: number;
+  /** Next hop for destinations outside the prefix. */
+  gateway?: string;
+  /** IPv4 MTU; default: the interface's. */
+  mtu?: number;
+  tcp?: Partial<TcpConfig>;
+  /** Have the host emit a `segment` event for every segment in and out. */
+  traceSegments?: boolean;
+  /** Every host event, as it is drained (for -v tracing). */
+  onEvent?: (event: HostEvent) => void;
+  /** The stack stopped for good (offloads on the link, interface gone, internal error). */
+  onFailure?: (error: IoPcapError) => void;
+}
+
+export interface ConnectOptions {
+  /** Abort and reject with ETIMEDOUT when not established within this many milliseconds. */
+  timeoutMs?: number;
+  /** Keep our side open after the peer's FIN (see `net.Socket`); default false. */
+  allowHalfOpen?: boolean;
+}
+
+export type PcapStackStats = HostStats & { device: DeviceCounters };
+
+/** Where the driver gets its host, device and clock: `PcapStack.open` wires the real ones. */
+export interface StackParts {
+  host: NetworkHost;
+  device: FrameDevice;
+  mac: number;
+  ip: number;
+  prefixLength: number;
+  gateway?: number;
+  /** Milliseconds on a monotonic clock; default `performance.now`. */
+  clock?: () => number;
+  onEvent?: (event: HostEvent) => void;
+  onFailure?: (error: IoPcapError) => void;
+}
+
+interface PendingConnect {
+  socket: TcpSocket;
+  resolve(socket: TcpSocket): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Bound on drain rounds in one go; the rest continues on the next turn of the event loop. */
+const MAX_DRAIN_ROUNDS = 10_000;
+
+/**
+ * Binds a sans-I/O `NetworkHost` to a real device and the real clock. It adds no
+ * TCP logic: frames in → `receiveFrame`; then everything the host has to say is
+ * drained (frames to the device, events to the sockets); one timer is kept at
+ * the host's next deadline. `now` is `performance.now()` in milliseconds.
+ */
+export class PcapStack {
+  readonly mac: string;
+  readonly ip: string;
+  private readonly host: NetworkHost;
+  private readonly device: FrameDevice;
+  private readonly clock: () => number;
+  private readonly ipValue: number;
+  private readonly prefixLength: number;
+  private readonly gateway: number | undefined;
+  private readonly onEvent: ((event: HostEvent) => void) | undefined;
+  private readonly onFailure: ((error: IoPcapError) => void) | undefined;
+  private readonly sockets = new Map<SocketId, TcpSocket>();
+  private readonly pending = new Map<SocketId, PendingConnect>();
+  /** Sockets whose local port is read from their SYN as it leaves. */
+  private readonly awaitingPort: TcpSocket[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline: number | undefined;
+  private draining = false;
+  private drainAgain = false;
+  private continuation: NodeJS.Immediate | undefined;
+  private closed = false;
+  private failed: IoPcapError | undefined;
+  private readonly link: SocketLink;
+
+  private constructor(parts: StackParts) {
+    this.host = parts.host;
+    this.device = parts.device;
+    this.clock = parts.clock ?? (() => performance.now());
+    this.ipValue = parts.ip;
+    this.prefixLength = parts.prefixLength;
+    this.gateway = parts.gateway;
+    this.onEvent = parts.onEvent;
+    this.onFailure = parts.onFailure;
+    this.mac = formatMac(parts.mac);
+    this.ip = formatIpv4(parts.ip);
+    this.link = {
+      send: (socket, data) => this.afterCall(this.host.send(socket, data, this.clock())),
+      consume: (socket, bytes) => this.afterCall(this.host.consume(socket, bytes, this.clock())),
+      close: (socket) => this.afterCall(this.host.close(socket, this.clock())),
+      abort: (socket) => this.afterCall(this.host.abort(socket, this.clock())),
+      state: (socket) => this.host.socketState(socket),
+    };
+  }
+
+  /** Opens `iface` through libpcap and starts a host on it. Rejects with `IoPcapError`. */
+  static async open(options: PcapStackOptions): Promise<PcapStack> {
+    const ip = parseIpv4(options.ip, 'our address');
+    const mac = options.mac === undefined ? randomLocalMac() : parseMac(options.mac);
+    const gateway = options.gateway === undefined ? undefined : parseIpv4(options.gateway, 'gateway');
+    const prefixLength = options.prefixLength ?? 24;
+    if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
+      throw new IoPcapError('invalid-address', `prefix length ${prefixLength} is not 0–32`);
+    }
+    if (gateway !== undefined && !sameSubnet(gateway, ip, prefixLength)) {
+      throw new IoPcapError('unreachable', `gateway ${options.gateway} is outside ${options.ip}/${prefixLength}`);
+    }
+    const device = PcapDevice.open({ iface: options.iface, mac, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
+    let host: NetworkHost;
+    try {
+      host = createHost({
+        mac,
+        ip,
+        prefixLength,
+        mtu: device.mtu,
+        // RFC 6528: the secret only has to be unpredictable to others.
+        isnSecret: randomBytes(16),
+        ...(gateway === undefined ? {} : { gateway }),
+        ...(options.tcp === undefined ? {} : { tcp: options.tcp }),
+        ...(options.traceSegments === undefined ? {} : { traceSegments: options.traceSegments }),
+      });
+    } catch (error) {
+      device.close();
+      throw error;
+    }
+    return PcapStack.attach({
+      host,
+      device,
+      mac,
+      ip,
+      prefixLength,
+      ...(gateway === undefined ? {} : { gateway }),
+      ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+      ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
+    });
+  }
+
+  /** Runs an existing host on an existing device (other devices, tests). */
+  static attach(parts: StackParts): PcapStack {
+    const stack = new PcapStack(parts);
+    parts.device.start({
+      frames: (batch) => stack.receive(batch),
+      failure: (error) => stack.fail(error),
+    });
+    return stack;
+  }
+
+  /** Why the stack stopped, if it did. */
+  get failure(): IoPcapError | undefined {
+    return this.failed;
+  }
+
+  /**
+   * Active open to `ip:port`. Resolves once established; rejects with a
+   * `ConnectionFailure` (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ECONNRESET) or an `IoPcapError`.
+   */
+  connect(ip: string, port: number, options: ConnectOptions = {}): Promise<TcpSocket> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new IoPcapError('pcap', 'the stack is closed'));
+    let remote: number;
+    try {
+      remote = parseIpv4(ip, 'remote address');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return Promise.reject(new IoPcapError('invalid-address', `port ${port} is not 1–65535`));
+    }
+    if (this.gateway === undefined && !sameSubnet(remote, this.ipValue, this.prefixLength)) {
+      return Promise.reject(
+        new IoPcapError('unreachable', `${ip} is outside ${this.ip}/${this.prefixLength} and no gateway is set`),
+      );
+    }
+    let id: SocketId;
+    try {
+      id = this.host.connect(remote, port, this.clock());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const socket = new TcpSocket(this.link, id, {
+      remoteAddress: ip,
+      remotePort: port,
+      ...(options.allowHalfOpen === undefined ? {} : { allowHalfOpen: options.allowHalfOpen }),
+    });
+    this.sockets.set(id, socket);
+    this.awaitingPort.push(socket);
+    const promise = new Promise<TcpSocket>((resolve, reject) => {
+      const timer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.settle(id, new ConnectionFailure('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${options.timeoutMs} ms`));
+            }, options.timeoutMs);
+      this.pending.set(id, { socket, resolve, reject, timer });
+    });
+    this.drain();
+    return promise;
+  }
+
+  stats(): PcapStackStats {
+    const host = this.host.stats;
+    return { ...host, dropped: new Map(host.dropped), device: { ...this.device.counters } };
+  }
+
+  /** Aborts every connection (RST where one is due), closes the device and clears the timer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.shutDown(undefined);
+  }
+
+  // ---- input ----
+
+  private receive(batch: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    const now = this.clock();
+    try {
+      for (const frame of batch) this.host.receiveFrame(frame, now);
+    } catch (error) {
+      this.fail(internalError(error));
+      return;
+    }
+    this.drain();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerDeadline = undefined;
+    this.drain();
+  }
+
+  /** Host API calls from sockets land here: the host may now have frames or events. */
+  private afterCall<T>(result: T): T {
+    this.drain();
+    return result;
+  }
+
+  // ---- output ----
+
+  private drain(): void {
+    if (this.closed) return;
+    if (this.draining) {
+      // A socket called the host while we were dispatching: go round once more.
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      let rounds = 0;
+      do {
+        this.drainAgain = false;
+        const now = this.clock();
+        const deadline = this.host.nextDeadline();
+        if (deadline !== undefined && deadline <= now) this.host.advanceTime(now);
+        for (let frame = this.host.pollFrame(); frame !== undefined; frame = this.host.pollFrame()) {
+          if (this.awaitingPort.length > 0) this.learnLocalPort(frame);
+          this.device.send(frame);
+        }
+        for (let event = this.host.pollEvent(); event !== undefined; event = this.host.pollEvent()) {
+          this.dispatch(event);
+        }
+        rounds++;
+      } while (this.drainAgain && rounds < MAX_DRAIN_ROUNDS);
+      if (this.drainAgain) this.continuation ??= setImmediate(() => {
+        this.continuation = undefined;
+        this.drain();
+      });
+    } catch (error) {
+      this.draining = false;
+      this.fail(internalError(error));
+      return;
+    }
+    this.draining = false;
+    this.arm();
+  }
+
+  private dispatch(event: HostEvent): void {
+    this.onEvent?.(event);
+    switch (event.type) {
+      case 'connected': {
+        const pending = this.pending.get(event.socket);
+        if (pending !== undefined) {
+          this.pending.delete(event.socket);
+          if (pending.timer !== undefined) clearTimeout(pending.timer);
+          pending.resolve(pending.socket);
+        }
+        return;
+      }
+      case 'data':
+        this.sockets.get(event.socket)?.deliver(event.data);
+        return;
+      case 'writable':
+        this.sockets.get(event.socket)?.hostWritable();
+        return;
+      case 'peer-closed':
+        this.sockets.get(event.socket)?.hostPeerClosed();
+        return;
+      case 'error': {
+        const socket = this.sockets.get(event.socket);
+        if (socket === undefined) return;
+        if (this.pending.has(event.socket)) {
+          socket.hostClosed();
+          this.settle(event.socket, connectionFailure(event.error, `${socket.remoteAddress}:${socket.remotePort}`));
+        } else {
+          socket.hostError(event.error);
+        }
+        return;
+      }
+      case 'closed': {
+        const socket = this.sockets.get(event.socket);
+        this.sockets.delete(event.socket);
+        if (socket === undefined) return;
+        socket.hostClosed();
+        this.forgetAwaitingPort(socket);
+        if (this.pending.has(event.socket)) {
+          this.settle(event.socket, new ConnectionFailure('ECONNRESET', `connection to ${socket.remoteAddress}:${socket.remotePort} closed before it was established`));
+        }
+        return;
+      }
+      default:
+        // `state`, `segment` (tracing) and `accepted` (we do not listen) need nothing from the adapter.
+        return;
+    }
+  }
+
+  /** Rejects a pending connect and aborts its socket; the caller never sees the stream, so it ends without an error event. */
+  private settle(id: SocketId, error: Error): void {
+    const pending = this.pending.get(id);
+    if (pending === undefined) return;
+    this.pending.delete(id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    this.forgetAwaitingPort(pending.socket);
+    pending.socket.destroy();
+    pending.reject(error);
+  }
+
+  /**
+   * Reads our port from the SYN the host sends for a socket awaiting it: the
+   * `NetworkHost` interface does not expose the port it allocates. SYNs for one
+   * destination leave in the order of the `connect` calls.
+   */
+  private learnLocalPort(frame: Uint8Array): void {
+    if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return;
+    const tcp = 14 + ((frame[14] as number) & 0x0f) * 4;
+    if (frame.length < tcp + 20 || ((frame[tcp + 13] as number) & 0x12) !== 0x02) return;
+    const remoteIp = (((frame[30] as number) << 24) | ((frame[31] as number) << 16) | ((frame[32] as number) << 8) | (frame[33] as number)) >>> 0;
+    const remotePort = ((frame[tcp + 2] as number) << 8) | (frame[tcp + 3] as number);
+    const index = this.awaitingPort.findIndex(
+      (socket) => socket.remotePort === remotePort && parseIpv4(socket.remoteAddress) === remoteIp,
+    );
+    if (index < 0) return;
+    const [socket] = this.awaitingPort.splice(index, 1);
+    socket?.learnLocalPort(((frame[tcp] as number) << 8) | (frame[tcp + 1] as number));
+  }
+
+  private forgetAwaitingPort(socket: TcpSocket): void {
+    const index = this.awaitingPort.indexOf(socket);
+    if (index >= 0) this.awaitingPort.splice(index, 1);
+  }
+
+  /** One timer, at the host's next deadline; it does not hold the process when no stream is in use. */
+  private arm(): void {
+    if (this.closed) return;
+    const deadline = this.host.nextDeadline();
+    if (deadline === undefined) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer === undefined || this.timerDeadline !== deadline) {
+      this.clearTimer();
+      // Timers have millisecond resolution; at least 1 ms keeps a stale deadline from spinning.
+      const delay = Math.max(1, Math.ceil(deadline - this.clock()));
+      this.timer = setTimeout(() => this.onTimer(), delay);
+      this.timerDeadline = deadline;
+    }
+    const inUse = [...this.sockets.values()].some((socket) => socket.inUse);
+    if (inUse) this.timer.ref();
+    else this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadline = undefined;
+  }
+
+  // ---- teardown ----
+
+  private fail(error: IoPcapError): void {
+    if (this.failed !== undefined || this.closed) return;
+    this.failed = error;
+    this.shutDown(error);
+    this.onFailure?.(error);
+  }
+
+  private shutDown(error: IoPcapError | undefined): void {
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, error ?? new ConnectionFailure('ECONNRESET', 'the stack was closed'));
+    }
+    // Aborts go out as RSTs (while the device still works) before it closes.
+    for (const socket of [...this.sockets.values()]) socket.destroy(error);
+    this.closed = true;
+    if (this.continuation !== undefined) clearImmediate(this.continuation);
+    this.clearTimer();
+    this.device.close();
+  }
+}
+
+function internalError(error: unknown): IoPcapError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new IoPcapError('pcap', `internal error in the stack: ${message}`, { cause: error });
+}
