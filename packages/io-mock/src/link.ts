@@ -29,6 +29,8 @@ export interface LinkStats extends ChannelStats {
 class DirectionSink<E extends LinkEndpoint> implements ChannelSink {
   from: E | undefined;
   to: E | undefined;
+  /** The frame as sent, so traces can show both it and a corrupted copy. */
+  sent: Uint8Array | undefined;
   now = 0;
 
   constructor(
@@ -38,7 +40,7 @@ class DirectionSink<E extends LinkEndpoint> implements ChannelSink {
 
   deliver(arrival: number, frame: Uint8Array, fault: FrameFault | undefined): void {
     const to = this.to!;
-    this.tracer?.record(this.now, arrival, this.from!.name, to.name, frame, fault);
+    this.tracer?.record(this.now, arrival, this.from!.name, to.name, frame, fault, this.sent);
     this.schedule(arrival, to, frame);
   }
 
@@ -174,6 +176,7 @@ export class MockLink<E extends LinkEndpoint = LinkEndpoint> {
     sink.from = from;
     sink.to = to;
     sink.now = now;
+    sink.sent = frame;
     this.direction(from, to).channel.transmit(frame, now, sink);
   }
 

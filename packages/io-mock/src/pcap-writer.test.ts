@@ -61,6 +61,21 @@ describe('Simulation.pcap', () => {
     expect(atClient.records.map((r) => r.time)).toEqual([0, 5, 10, 15, 20, 25]);
   });
 
+  it('shows the sender one copy of a broadcast or duplicated frame, as it sent it', () => {
+    const sim = new Simulation({ seed: 1, faults: { duplicate: 1, corrupt: 1 } });
+    const frame = numberedFrame(0xffff_ffff_ffff, MAC_A, 4);
+    const sender = sim.addHost(new ScriptedHost(MAC_A, [{ at: 1, frame }]), MAC_A);
+    sim.addHost(new ScriptedHost(MAC_B), MAC_B);
+    sim.addHost(new ScriptedHost(0x02_00_00_00_00_03), 0x02_00_00_00_00_03);
+    sim.run({ maxTime: 10 });
+    const seen = decodePcap(sim.pcap({ host: sender })).records;
+    expect(seen.map((r) => r.frame)).toEqual([frame]);
+    // Two recipients, each getting a corrupted copy twice.
+    const delivered = decodePcap(sim.pcap()).records;
+    expect(delivered).toHaveLength(4);
+    for (const record of delivered) expect(record.frame).not.toEqual(frame);
+  });
+
   it('leaves lost frames out of the delivered capture but keeps them in the sender view', () => {
     const sim = new Simulation({ seed: 1, faults: { loss: 1 } });
     const sender = sim.addHost(new ScriptedHost(MAC_A, [{ at: 1, frame: numberedFrame(MAC_B, MAC_A, 1) }]), MAC_A);

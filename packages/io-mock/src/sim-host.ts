@@ -46,14 +46,19 @@ export class SimHost implements LinkEndpoint {
     return this.sockets.get(id);
   }
 
-  /** Routes one host event to its socket; the simulation calls this while draining. */
+  /**
+   * Routes one host event to its socket; the simulation calls this while draining.
+   * Only sockets opened through this object get the application layer: a listener
+   * opened on `host` directly leaves its connections to `onEvent` alone, so code
+   * that drives the host by hand does not see bytes consumed behind its back.
+   */
   dispatch(event: HostEvent): void {
-    if (event.type === 'accepted') {
+    if (event.type === 'accepted' && this.listeners.has(event.listener)) {
       const socket = new MockSocket(event.socket, this.host, this.context, { accepted: true });
       this.sockets.set(event.socket, socket);
       this.accepted.push(socket);
       this.listeners.get(event.listener)?.(socket);
-    } else {
+    } else if (event.type !== 'accepted') {
       this.sockets.get(event.socket)?.handleEvent(event);
     }
     this.onEvent?.(event, this);

@@ -254,13 +254,20 @@ export class Simulation implements SimContext {
   pcap(options: PcapOptions & { readonly host?: SimHost } = {}): Uint8Array {
     const { host, ...pcapOptions } = options;
     const records: PcapRecord[] = [];
+    // One transmission shows up in several entries (broadcast, duplicates); the sender saw it once.
+    let lastSent: Uint8Array | undefined;
+    let lastSentTime = Number.NaN;
     for (const entry of this.trace()) {
       if (host === undefined) {
         if (entry.arrival !== undefined) records.push({ time: entry.arrival, frame: entry.frame });
-      } else {
-        if (entry.from === host.name && entry.fault !== 'duplicated') records.push({ time: entry.time, frame: entry.frame });
-        if (entry.to === host.name && entry.arrival !== undefined) records.push({ time: entry.arrival, frame: entry.frame });
+        continue;
       }
+      if (entry.from === host.name && !(entry.sent === lastSent && entry.time === lastSentTime)) {
+        records.push({ time: entry.time, frame: entry.sent });
+        lastSent = entry.sent;
+        lastSentTime = entry.time;
+      }
+      if (entry.to === host.name && entry.arrival !== undefined) records.push({ time: entry.arrival, frame: entry.frame });
     }
     // Array.prototype.sort is stable, so equal times keep trace order.
     records.sort((a, b) => a.time - b.time);

@@ -161,6 +161,22 @@ describe('MockSocket', () => {
     expect(peer.closed).toBe(true);
   });
 
+  it('leaves connections of a listener opened on the host itself to onEvent, unconsumed', () => {
+    const sim = new Simulation({ seed: 1 });
+    const { client, server, serverHost } = twoHosts(sim, {}, { receiveWindow: 5000 });
+    serverHost.listen(80, sim.now);
+    let rawBytes = 0;
+    server.onEvent = (event) => {
+      if (event.type === 'data') rawBytes += event.data.length;
+    };
+    const socket = client.connect(SERVER_IP, 80);
+    socket.write(pattern(8000));
+    expect(sim.run({ maxTime: 1000 }).reason).toBe('idle');
+    expect(server.accepted).toHaveLength(0);
+    expect(rawBytes).toBe(5000);
+    expect(serverHost.maxUnconsumed).toBe(5000);
+  });
+
   it('reports a refused connection', () => {
     const sim = new Simulation({ seed: 1 });
     const { client } = twoHosts(sim);

@@ -17,6 +17,8 @@ export interface TraceEntry {
   readonly description: string;
   /** The bytes as delivered (the damaged copy for `corrupted`). Shared, not copied: do not modify. */
   readonly frame: Uint8Array;
+  /** The bytes as the sender put them on the link; the same array as `frame` unless corrupted. */
+  readonly sent: Uint8Array;
 }
 
 interface TraceRecord {
@@ -26,6 +28,7 @@ interface TraceRecord {
   readonly to: string;
   readonly fault: FrameFault | undefined;
   readonly frame: Uint8Array;
+  readonly sent: Uint8Array;
   description: string | undefined;
 }
 
@@ -69,9 +72,10 @@ export class FrameTracer {
     to: string,
     frame: Uint8Array,
     fault: FrameFault | undefined,
+    sent: Uint8Array = frame,
   ): void {
     if (this.limit === 0) return;
-    const record: TraceRecord = { time, arrival, from, to, fault, frame, description: undefined };
+    const record: TraceRecord = { time, arrival, from, to, fault, frame, sent, description: undefined };
     if (this.limit === Infinity) this.ring.push(record);
     else this.ring[this.recorded % this.limit] = record;
     this.recorded++;
@@ -95,6 +99,7 @@ export class FrameTracer {
         ...(record.fault !== undefined ? { fault: record.fault } : {}),
         description: record.description,
         frame: record.frame,
+        sent: record.sent,
       });
     }
     return result;
