@@ -63,12 +63,12 @@ describe('IPv4 (RFC 791)', () => {
 
   it('refuses a corrupted header with reason checksum', () => {
     const bytes = encodeIpv4(sample);
-    bytes[8] ^= 0x01;
+    bytes[8]! ^= 0x01;
     expect(decodeIpv4(bytes)).toEqual({ _tag: 'Left', left: { layer: 'ipv4', field: 'checksum', reason: 'mismatch' } });
   });
 
   it('refuses fragments, saying it does not reassemble', () => {
-    const moreFragments = edited((b) => (b[6] |= 0x20));
+    const moreFragments = edited((b) => (b[6]! |= 0x20));
     const laterFragment = edited((b) => (b[7] = 0xb9)); // offset 185 × 8
     for (const bytes of [moreFragments, laterFragment]) {
       const result = decodeIpv4(bytes);
