@@ -9,6 +9,8 @@ import { assign, setup } from 'xstate';
  * incoming segment represents ("rcv SYN", "rcv ACK of FIN", ...) and send that
  * event here; the machine answers with the next state and the arc's actions
  * ("snd SYN,ACK", "delete TCB", ...), which the connection then carries out.
+ * The same definition serves XState's pure `transition()`, its inspector and
+ * `@xstate/graph`.
  * Bulk data never passes through here: only the handful of control events a
  * connection has in its whole life.
  */
@@ -60,22 +62,25 @@ export interface TcpMachineInput {
 }
 
 /**
- * The actions of the arcs. They are descriptions, not code: the pure
- * `transition()` returns them and the connection executes them.
+ * The actions of the arcs. They are descriptions, not code: the connection
+ * collects them as the machine takes an event, then executes them.
  */
-export type TcpMachineAction =
-  | 'sendSyn'
-  | 'sendSynAck'
-  | 'sendAck'
-  | 'queueFin'
-  | 'sendRst'
-  | 'deleteTcb'
-  | 'startTimeWait'
-  | 'signalEstablished'
-  | 'signalPeerClosed'
-  | 'signalRefused'
-  | 'signalReset'
-  | 'signalTimedOut';
+export const TCP_MACHINE_ACTIONS = [
+  'sendSyn',
+  'sendSynAck',
+  'sendAck',
+  'queueFin',
+  'sendRst',
+  'deleteTcb',
+  'startTimeWait',
+  'signalEstablished',
+  'signalPeerClosed',
+  'signalRefused',
+  'signalReset',
+  'signalTimedOut',
+] as const;
+
+export type TcpMachineAction = (typeof TCP_MACHINE_ACTIONS)[number];
 
 const action = (): void => {
   /* executed by the connection, see connection.ts */
