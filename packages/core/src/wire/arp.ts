@@ -1,6 +1,6 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { readMac, writeMac } from './addresses.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocateBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 import { EtherType } from './ethernet.js';
 
@@ -68,7 +68,7 @@ export const encodeArpInto = (buffer: Uint8Array, offset: number, packet: ArpPac
 };
 
 export const encodeArp = (packet: ArpPacket): Uint8Array => {
-  const buffer = new Uint8Array(ARP_PACKET_LENGTH);
+  const buffer = allocateBytes(ARP_PACKET_LENGTH);
   encodeArpInto(buffer, 0, packet);
   return buffer;
 };

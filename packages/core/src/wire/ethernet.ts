@@ -1,6 +1,6 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { readMac, writeMac } from './addresses.js';
-import { readU16, writeU16 } from './bytes.js';
+import { allocateBytes, readU16, writeU16 } from './bytes.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 
 export const EtherType = {
@@ -62,7 +62,7 @@ export const encodeEthernetInto = (buffer: Uint8Array, offset: number, frame: Et
 };
 
 export const encodeEthernet = (frame: EthernetFrame): Uint8Array => {
-  const buffer = new Uint8Array(ETHERNET_HEADER_LENGTH + frame.payload.length);
+  const buffer = allocateBytes(ETHERNET_HEADER_LENGTH + frame.payload.length);
   encodeEthernetInto(buffer, 0, frame);
   return buffer;
 };

@@ -1,4 +1,5 @@
 import { ARP_PACKET_LENGTH, type ArpPacket, encodeArpInto } from './arp.js';
+import { allocateBytes } from './bytes.js';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.js';
 import { type IcmpMessage, encodeIcmpInto, icmpLength } from './icmp.js';
 import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header } from './ipv4.js';
@@ -8,6 +9,8 @@ import type { TcpSegment } from './tcp-types.js';
 /**
  * Frame builders for the host: Ethernet, IPv4 and the upper layer written
  * into ONE buffer, so a data segment costs one allocation and one payload copy.
+ * Frames are views into shared slabs (see `allocateBytes`): do not transfer
+ * or detach their `.buffer`.
  */
 
 /** Everything below TCP/ICMP that a frame needs. */
@@ -67,20 +70,20 @@ export const encodeTcpFrameInto = (
 };
 
 export const encodeTcpFrame = (addressing: FrameAddressing, segment: TcpSegment): Uint8Array => {
-  const buffer = new Uint8Array(tcpFrameLength(segment));
+  const buffer = allocateBytes(tcpFrameLength(segment));
   encodeTcpFrameInto(buffer, 0, addressing, segment);
   return buffer;
 };
 
 export const encodeIcmpFrame = (addressing: FrameAddressing, message: IcmpMessage): Uint8Array => {
-  const buffer = new Uint8Array(TRANSPORT_OFFSET + icmpLength(message));
+  const buffer = allocateBytes(TRANSPORT_OFFSET + icmpLength(message));
   const length = encodeIcmpInto(buffer, TRANSPORT_OFFSET, message);
   writeHeaders(buffer, 0, addressing, IpProtocol.ICMP, length);
   return buffer;
 };
 
 export const encodeArpFrame = (dstMac: number, srcMac: number, packet: ArpPacket): Uint8Array => {
-  const buffer = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_PACKET_LENGTH);
+  const buffer = allocateBytes(ETHERNET_HEADER_LENGTH + ARP_PACKET_LENGTH);
   writeEthernetHeader(buffer, 0, dstMac, srcMac, EtherType.ARP);
   encodeArpInto(buffer, ETHERNET_HEADER_LENGTH, packet);
   return buffer;

@@ -1,5 +1,5 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { readU16, writeU16 } from './bytes.js';
+import { allocateBytes, readU16, writeU16 } from './bytes.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 
@@ -75,7 +75,7 @@ export const encodeIcmpInto = (buffer: Uint8Array, offset: number, message: Icmp
 };
 
 export const encodeIcmp = (message: IcmpMessage): Uint8Array => {
-  const buffer = new Uint8Array(icmpLength(message));
+  const buffer = allocateBytes(icmpLength(message));
   encodeIcmpInto(buffer, 0, message);
   return buffer;
 };

@@ -1,5 +1,5 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocateBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 import { oversizedByOffloadError } from './offload.js';
@@ -113,7 +113,7 @@ export const encodeIpv4Into = (buffer: Uint8Array, offset: number, packet: Ipv4P
 };
 
 export const encodeIpv4 = (packet: Ipv4Packet): Uint8Array => {
-  const buffer = new Uint8Array(IPV4_HEADER_LENGTH + packet.payload.length);
+  const buffer = allocateBytes(IPV4_HEADER_LENGTH + packet.payload.length);
   encodeIpv4Into(buffer, 0, packet);
   return buffer;
 };

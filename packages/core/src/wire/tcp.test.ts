@@ -104,7 +104,7 @@ describe('TCP header (RFC 9293 §3.1)', () => {
     const result = decodeTcp(bytes, SRC, DST);
     if (result._tag === 'Left') throw new Error('refused');
     expect(result.right.payload.buffer).toBe(bytes.buffer);
-    expect(result.right.payload.byteOffset).toBe(20);
+    expect(result.right.payload.byteOffset).toBe(bytes.byteOffset + 20);
   });
 
   it('refuses a data offset below 5 words', () => {

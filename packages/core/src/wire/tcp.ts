@@ -1,5 +1,5 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocateBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 import { isPartialTcpChecksum, partialChecksumError } from './offload.js';
@@ -86,7 +86,7 @@ export const encodeTcpInto = (
 };
 
 export const encodeTcp = (segment: TcpSegment, srcIp: number, dstIp: number): Uint8Array => {
-  const buffer = new Uint8Array(tcpSegmentLength(segment));
+  const buffer = allocateBytes(tcpSegmentLength(segment));
   encodeTcpInto(buffer, 0, segment, srcIp, dstIp);
   return buffer;
 };
