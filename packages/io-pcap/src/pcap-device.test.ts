@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseIpv4, parseMac } from './addresses.js';
-import { loadCap, type CapHandle } from './cap-binding.js';
+import { Capture } from './cap-binding.js';
 import { IoPcapError } from './errors.js';
 import type { FrameReceiver } from './frame-device.js';
 import { createLab, type Lab } from './lab.js';
@@ -88,7 +88,7 @@ const isArpReplyFrom = (ip: string) => (frame: Uint8Array) =>
 
 describe('PcapDevice in a lab', () => {
   let lab: Lab;
-  let injector: CapHandle | undefined;
+  let injector: Capture | undefined;
 
   beforeAll(async () => {
     lab = await createLab({ name: 'tcpd-dev', subnet: 11 });
@@ -127,10 +127,8 @@ describe('PcapDevice in a lab', () => {
     const device = PcapDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
     const collector = new Collector();
     device.start(collector);
-    const cap = loadCap();
-    injector = new cap.Cap();
     // A second capture handle on the same interface: its injected frames are seen by the device's handle.
-    injector.open(lab.clientIface, 'ether host 02:00:00:00:ff:ff', 1 << 20, Buffer.alloc(65_536));
+    injector = Capture.open(lab.clientIface, 'ether host 02:00:00:00:ff:ff', 1 << 20);
     try {
       const burst = 50;
       const frameTo = (mac: number, index: number): Buffer =>
@@ -157,9 +155,7 @@ describe('PcapDevice in a lab', () => {
   });
 
   it('fails with offload advice on a super-frame and on a partial checksum', async () => {
-    const cap = loadCap();
-    const inject = new cap.Cap();
-    inject.open(lab.clientIface, 'ether host 02:00:00:00:ff:ff', 1 << 20, Buffer.alloc(65_536));
+    const inject = Capture.open(lab.clientIface, 'ether host 02:00:00:00:ff:ff', 1 << 20);
     try {
       // The kernel refuses to send frames above the link MTU: the device is told the MTU is smaller.
       const superFrame = Buffer.alloc(1000 + 14 + 100);

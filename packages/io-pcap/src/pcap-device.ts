@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { formatMac } from './addresses.js';
-import { loadCap, type CapHandle, type CapModule } from './cap-binding.js';
+import { Capture, listInterfaces } from './cap-binding.js';
 import { IoPcapError } from './errors.js';
 import { emptyCounters, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
 import { inspectFrame } from './offload-check.js';
@@ -16,7 +16,6 @@ export interface PcapDeviceOptions {
 }
 
 const ETHERNET_HEADER = 14;
-const LARGEST_CAPTURE = 65_536;
 const DEFAULT_CAPTURE_BUFFER = 16 * 1024 * 1024;
 
 function offloadAdvice(iface: string): string {
@@ -48,13 +47,6 @@ export function openFailure(iface: string, cause: unknown): IoPcapError {
   }
   return new IoPcapError('pcap', `cannot capture on ${iface}: ${message}`, { cause });
 }
-
-/**
- * Capture handles whose `open` failed. The addon's destructor would then stop a
- * poll handle it never started, which aborts the process when the garbage
- * collector runs it: such handles are kept reachable for the life of the process.
- */
-const failedHandles: CapHandle[] = [];
 
 /** Captures open in this process, so that a lab can close them before it removes their interface. */
 const openDevices = new Set<PcapDevice>();
@@ -93,55 +85,49 @@ export class PcapDevice implements FrameDevice {
   private closed = false;
 
   private constructor(
-    private readonly capture: CapHandle,
-    private readonly frameBuffer: Buffer,
+    private readonly capture: Capture,
     readonly iface: string,
     readonly mtu: number,
   ) {}
 
   static open(options: PcapDeviceOptions): PcapDevice {
-    let cap: CapModule;
+    let names: string[];
     try {
-      cap = loadCap();
+      names = listInterfaces().map((device) => device.name);
     } catch (cause) {
       throw new IoPcapError('pcap', `cannot load the libpcap binding (npm cap): ${String(cause)}`, { cause });
     }
-    const names = cap.Cap.deviceList().map((device) => device.name);
     if (!names.includes(options.iface)) {
       throw new IoPcapError(
         'no-such-interface',
         `no interface named "${options.iface}"; interfaces here: ${names.join(', ') || '(none)'}`,
       );
     }
-    const capture = new cap.Cap();
-    const frameBuffer = Buffer.alloc(LARGEST_CAPTURE);
     const filter = `ether dst ${formatMac(options.mac)} or ether broadcast`;
-    let linkType: string;
+    let capture: Capture;
     try {
-      linkType = capture.open(options.iface, filter, options.captureBufferSize ?? DEFAULT_CAPTURE_BUFFER, frameBuffer);
+      capture = Capture.open(options.iface, filter, options.captureBufferSize ?? DEFAULT_CAPTURE_BUFFER);
     } catch (cause) {
-      failedHandles.push(capture);
       throw openFailure(options.iface, cause);
     }
-    if (linkType !== 'ETHERNET') {
+    if (capture.linkType !== 'ETHERNET') {
       capture.close();
-      throw new IoPcapError('pcap', `${options.iface} is not an Ethernet interface (link type ${linkType})`);
+      throw new IoPcapError('pcap', `${options.iface} is not an Ethernet interface (link type ${capture.linkType})`);
     }
-    const device = new PcapDevice(capture, frameBuffer, options.iface, options.mtu ?? interfaceMtu(options.iface));
+    const device = new PcapDevice(capture, options.iface, options.mtu ?? interfaceMtu(options.iface));
     openDevices.add(device);
     return device;
   }
 
   start(receiver: FrameReceiver): void {
     this.receiver = receiver;
-    this.capture.on('packet', (bytes, truncated) => this.onPacket(bytes, truncated));
+    this.capture.onFrame((view, truncated) => this.onPacket(view, truncated));
   }
 
   send(frame: Uint8Array): void {
     if (this.closed) return;
-    const view = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
     try {
-      this.capture.send(view, view.length);
+      this.capture.send(frame);
       this.counters.framesSent++;
     } catch (cause) {
       this.counters.sendErrors++;
@@ -159,15 +145,15 @@ export class PcapDevice implements FrameDevice {
     openDevices.delete(this);
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.pending = [];
-    this.capture.removeAllListeners('packet');
     this.capture.close();
   }
 
-  private onPacket(bytes: number, truncated: boolean): void {
+  private onPacket(view: Buffer, truncated: boolean): void {
     if (this.failed || this.closed) return;
     this.counters.framesReceived++;
-    // The addon overwrites frameBuffer on the next packet: copy.
-    const frame = new Uint8Array(this.frameBuffer.subarray(0, bytes));
+    // The addon overwrites the view with the next frame: copy.
+    const frame = new Uint8Array(view);
+    const bytes = frame.length;
     const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
     if (verdict === 'oversized') {
       this.counters.oversized++;
