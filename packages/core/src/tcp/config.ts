@@ -28,6 +28,8 @@ export interface TcpConfig {
   readonly delayedAckTimeout: number;
   /** Disable Nagle's algorithm (RFC 9293 §3.7.4). */
   readonly noDelay: boolean;
+  /** Offer selective acknowledgments (RFC 2018) and recover losses from them (RFC 6675). */
+  readonly sack: boolean;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -44,4 +46,5 @@ export const defaultTcpConfig: TcpConfig = {
   reassemblyLimit: 4 * 1024 * 1024,
   delayedAckTimeout: 40,
   noDelay: false,
+  sack: true,
 };

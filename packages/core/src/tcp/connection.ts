@@ -6,6 +6,7 @@ import type { ConnectionEvent, ConnectionFailure, ConnectionInput, ConnectionOut
 import { TCP_MACHINE_ACTIONS, type TcpMachineAction, type TcpMachineEvent, type TcpState, tcpMachine } from './machine.js';
 import { Reassembler } from './reassembly.js';
 import { RttEstimator } from './rtt.js';
+import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
@@ -29,6 +30,8 @@ const NO_OPTIONS: TcpOptions = Object.freeze({});
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2: the duplicate ACK threshold for fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+/** Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch. */
+const MAX_ACK_POINTS = 64;
 
 /**
  * The machine with its actions bound to a collector: an arc's actions are
@@ -109,6 +112,13 @@ export class Connection {
   private synPending = false;
   private ackNow = false;
   private segmentsUnacked = 0;
+  /**
+   * ACK numbers owed for every second segment of a batch (RFC 5681 §4.2: ACK
+   * at least every second full-sized segment). Frames that arrive together are
+   * answered when polled, but still with one ACK per two segments, each with
+   * its own ACK number, so the sender's window grows as it should.
+   */
+  private readonly ackPoints: number[] = [];
   private delayedAckAt: number | undefined;
   private rstPending: TcpSegment | undefined;
   private finQueued = false;
@@ -133,6 +143,14 @@ export class Connection {
   private duplicateAcks = 0;
   private inRecovery = false;
   private recover: number;
+
+  // Selective acknowledgments (RFC 2018) and SACK-based recovery (RFC 6675)
+  private sackPermitted = false;
+  private readonly scoreboard = new SackScoreboard();
+  /** HighRxt: everything below it was retransmitted in this recovery. */
+  private highRxt = 0;
+  /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
+  private dupAcksOwed = 0;
 
   /** Counters for tests, benchmarks and traces. */
   readonly stats = { segmentsSent: 0, segmentsReceived: 0, retransmissions: 0, timeouts: 0, fastRetransmits: 0 };
@@ -463,6 +481,7 @@ export class Connection {
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
     }
+    const newlySacked = this.recordSack(seg);
     if (newlyAcked > 0) {
       this.onNewAck(ack, newlyAcked);
     } else if (
@@ -472,7 +491,7 @@ export class Connection {
       this.sndWnd === windowBefore &&
       this.flightSize > 0
     ) {
-      this.onDuplicateAck();
+      this.onDuplicateAck(newlySacked);
     }
     this.updatePersistTimer();
 
@@ -484,9 +503,19 @@ export class Connection {
     return true;
   }
 
+  /** Takes the SACK blocks of an ACK into the scoreboard; returns the bytes newly reported held. */
+  private recordSack(seg: TcpSegment): number {
+    const blocks = seg.options.sack;
+    if (!this.sackPermitted || !blocks || blocks.length === 0) return 0;
+    const before = this.scoreboard.sackedBytes;
+    this.scoreboard.add(blocks, seg.ack, this.sndMax);
+    return this.scoreboard.sackedBytes - before;
+  }
+
   private onNewAck(ack: number, newlyAcked: number): void {
     const flightBefore = this.flightSize;
     this.acknowledge(ack);
+    this.scoreboard.acknowledge(ack);
     this.timeoutsInARow = 0;
     this.rtt.resetBackoff();
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
@@ -498,35 +527,49 @@ export class Connection {
     }
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
-        // RFC 6582 §3.2 step 3: full acknowledgment ends recovery.
+        // RFC 6582 §3.2 step 3 / RFC 6675 §5: recovery ends with the ACK of everything sent before it began.
         this.inRecovery = false;
         this.cc.onExitRecovery(this.flightSize, this.now);
-      } else {
-        // Step 5: a partial ACK retransmits the next hole and deflates the window.
+      } else if (!this.sackPermitted) {
+        // RFC 6582 step 5: a partial ACK retransmits the next hole and deflates the window.
         this.cc.onPartialAck(newlyAcked);
         this.retransmitHead = true;
       }
     } else {
       this.cc.onAck(Math.min(newlyAcked, flightBefore), this.now, this.rtt.srtt);
+      // SACK may show a loss before three duplicates arrive (RFC 6675 §5, IsLost(SND.UNA)).
+      if (this.sackPermitted) this.maybeEnterRecovery();
     }
     this.duplicateAcks = 0;
   }
 
-  private onDuplicateAck(): void {
+  private onDuplicateAck(newlySacked: number): void {
     this.duplicateAcks++;
     if (this.inRecovery) {
-      this.cc.onRecoveryDuplicateAck();
+      // NewReno inflates the window per duplicate; SACK recovery counts the pipe instead.
+      if (!this.sackPermitted) this.cc.onRecoveryDuplicateAck();
       return;
     }
-    // RFC 6582 §3.2 step 2: enter recovery only if the ACK covers `recover`, so that duplicates
-    // caused by a timeout's go-back do not trigger a second reduction.
-    if (this.duplicateAcks === DUPACK_THRESHOLD && seqGe(this.sndUna, this.recover)) {
-      this.inRecovery = true;
-      this.recover = this.sndMax;
-      this.cc.onEnterRecovery(this.flightSize, this.now);
-      this.retransmitHead = true;
-      this.stats.fastRetransmits++;
-    }
+    if (this.sackPermitted && newlySacked === 0 && this.duplicateAcks < DUPACK_THRESHOLD) return;
+    this.maybeEnterRecovery();
+  }
+
+  /**
+   * Fast retransmit (RFC 5681 §3.2): three duplicate ACKs, or with SACK DupThresh
+   * segments held above SND.UNA. RFC 6582 §3.2 step 2: only if the ACK covers
+   * `recover`, so duplicates caused by a timeout's go-back do not cut the window again.
+   */
+  private maybeEnterRecovery(): void {
+    if (this.inRecovery || !seqGe(this.sndUna, this.recover) || this.flightSize === 0) return;
+    const lostBySack =
+      this.sackPermitted && this.scoreboard.sackedAbove(this.sndUna) >= DUPACK_THRESHOLD * this.sendMss;
+    if (this.duplicateAcks < DUPACK_THRESHOLD && !lostBySack) return;
+    this.inRecovery = true;
+    this.recover = this.sndMax;
+    this.highRxt = this.sndUna;
+    this.cc.onEnterRecovery(this.flightSize, this.now);
+    this.retransmitHead = !this.sackPermitted;
+    this.stats.fastRetransmits++;
   }
 
   /** Moves SND.UNA to `ack`, dropping acknowledged bytes from the send buffer. */
@@ -576,13 +619,20 @@ export class Connection {
       if (!this.reassembly.isEmpty) {
         for (let run = this.reassembly.takeReady(); run; run = this.reassembly.takeReady()) this.deliver(run);
         this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
+        this.dupAcksOwed = 0; // the next ACK moves forward: duplicates of the old one would mislead
       }
       this.segmentsUnacked++;
-      if (this.segmentsUnacked >= 2 || this.config.delayedAckTimeout <= 0) this.ackNow = true;
+      if (this.segmentsUnacked >= 2 || this.config.delayedAckTimeout <= 0) {
+        this.segmentsUnacked = 0;
+        this.ackNow = true;
+        if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(this.rcvNxt);
+        else this.ackPoints[this.ackPoints.length - 1] = this.rcvNxt;
+      }
       else if (this.delayedAckAt === undefined) this.delayedAckAt = this.now + this.config.delayedAckTimeout;
     } else {
       this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
       this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2)
+      this.dupAcksOwed++;
     }
   }
 
@@ -640,6 +690,8 @@ export class Connection {
       this.recover = this.sndMax; // RFC 6582 §3.2 step 4 analogue for timeouts
       this.duplicateAcks = 0;
       this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
+      // RFC 2018 §8: a receiver may discard what it SACKed; after a second timeout, stop trusting it.
+      if (this.timeoutsInARow > 1) this.scoreboard.clear();
     }
     this.timedSeq = undefined; // Karn: no sample from a retransmitted segment
     this.rtt.backoff();
@@ -692,6 +744,7 @@ export class Connection {
       ...(this.config.windowScaling && (!synAck || this.offeredScaleSeen)
         ? { windowScale: this.ourWindowScale() }
         : {}),
+      ...(this.config.sack && (!synAck || this.sackPermitted) ? { sackPermitted: true } : {}),
     };
     if (seqGt(this.sndMax, this.iss)) this.stats.retransmissions++;
     this.sndNxt = seqAdd(this.iss, 1);
@@ -735,6 +788,7 @@ export class Connection {
       this.sndShift = 0;
       this.rcvShift = 0;
     }
+    this.sackPermitted = this.config.sack && options.sackPermitted === true;
     this.cc = createCongestionControl(this.algorithm, this.sendMss, this.now);
   }
 
@@ -744,6 +798,15 @@ export class Connection {
 
   private nextDataSegment(): TcpSegment | undefined {
     const mss = this.sendMss;
+    if (this.inRecovery && this.sackPermitted) {
+      const segment = this.nextSackRecoverySegment();
+      if (segment !== null) return segment;
+    }
+    // After a timeout's go-back, skip what the peer reported held (RFC 6675 §5.1).
+    if (this.sackPermitted && seqLt(this.sndNxt, this.sndMax)) {
+      const held = this.scoreboard.heldUntil(this.sndNxt);
+      if (held !== undefined) this.sndNxt = held;
+    }
     if (this.retransmitHead) {
       this.retransmitHead = false;
       const offset = Math.max(seqDiff(this.sndUna, this.bufferSeq), 0);
@@ -768,6 +831,10 @@ export class Connection {
     }
     if (usable <= 0) return undefined;
     let length = Math.min(available, usable, mss);
+    if (this.sackPermitted && seqLt(this.sndNxt, this.sndMax)) {
+      const hole = this.scoreboard.holeFrom(this.sndNxt);
+      if (hole) length = Math.min(length, seqDiff(hole.end, this.sndNxt));
+    }
     if (length < mss && length < available) {
       // Sender silly window avoidance (§3.8.6.2.1): wait for a full segment or half the peer's largest window.
       if (length < this.maxSndWnd / 2) return undefined;
@@ -779,6 +846,35 @@ export class Connection {
     length = Math.max(length, 0);
     const carriesFin = this.finQueued && length === available && usable > length;
     return this.dataSegment(this.sndNxt, offset, length, carriesFin);
+  }
+
+  /**
+   * RFC 6675 §5: while in recovery, send when the pipe (bytes believed in the
+   * network) is below cwnd: first the lost holes (NextSeg rule 1), then new data
+   * (rule 2). Returns null to fall through to new data, undefined to send nothing.
+   */
+  private nextSackRecoverySegment(): TcpSegment | undefined | null {
+    const lostThreshold = DUPACK_THRESHOLD * this.sendMss;
+    if (seqLt(this.highRxt, this.sndUna)) this.highRxt = this.sndUna;
+    const outstanding = seqDiff(this.sndMax, this.sndUna);
+    // The hole at SND.UNA counts as lost from the moment recovery starts.
+    let lost = this.scoreboard.lostBytesFrom(this.highRxt, lostThreshold);
+    const firstHole = this.scoreboard.holeFrom(this.highRxt);
+    const unaHoleLost = firstHole !== undefined && firstHole.start === this.sndUna;
+    if (unaHoleLost && this.scoreboard.sackedAbove(firstHole.end) < lostThreshold) {
+      lost += seqDiff(firstHole.end, firstHole.start);
+    }
+    const pipe = outstanding - this.scoreboard.sackedBytes - lost;
+    if (pipe >= this.cc.cwnd) return undefined;
+    if (firstHole && (unaHoleLost || this.scoreboard.sackedAbove(firstHole.end) >= lostThreshold)) {
+      const length = Math.min(this.sendMss, seqDiff(firstHole.end, firstHole.start));
+      const offset = seqDiff(firstHole.start, this.bufferSeq);
+      if (offset >= 0 && offset + length <= this.sendBuffer.length) {
+        this.highRxt = seqAdd(firstHole.start, length);
+        return this.dataSegment(firstHole.start, offset, length, false);
+      }
+    }
+    return null;
   }
 
   private finPendingAt(seq: number): boolean {
@@ -816,14 +912,42 @@ export class Connection {
   }
 
   private takeAck(): TcpSegment | undefined {
-    if (!this.ackNow) return undefined;
-    return this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY);
+    if (this.ackPoints.length > 1) {
+      // An ACK owed for part of a batch: everything after it is answered by the ones that follow.
+      const ackPoint = this.ackPoints.shift()!;
+      const segment = this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY, NO_OPTIONS, ackPoint);
+      this.ackNow = true;
+      return segment;
+    }
+    if (!this.ackNow && this.dupAcksOwed === 0) return undefined;
+    const ack = this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY, this.sackBlocks());
+    if (this.dupAcksOwed > 0) this.dupAcksOwed--;
+    this.ackNow = this.dupAcksOwed > 0;
+    return ack;
+  }
+
+  /** RFC 2018 §4: the block holding the latest arrival first, then the others. */
+  private sackBlocks(): TcpOptions {
+    if (!this.sackPermitted || this.reassembly.isEmpty) return NO_OPTIONS;
+    const blocks = this.reassembly
+      .sackRanges(4)
+      .map(({ start, end }) => ({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) }));
+    return { sack: blocks };
   }
 
   /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */
-  private buildSegment(seq: number, flags: number, payload: Uint8Array): TcpSegment {
+  private buildSegment(
+    seq: number,
+    flags: number,
+    payload: Uint8Array,
+    options: TcpOptions = NO_OPTIONS,
+    ack = this.rcvNxt,
+  ): TcpSegment {
     this.ackNow = false;
-    this.segmentsUnacked = 0;
+    if (ack === this.rcvNxt) {
+      this.segmentsUnacked = 0;
+      this.ackPoints.length = 0;
+    }
     this.delayedAckAt = undefined;
     this.stats.segmentsSent++;
     this.advanceRightEdge();
@@ -831,11 +955,12 @@ export class Connection {
       srcPort: this.localPort,
       dstPort: this.remotePort,
       seq,
-      ack: this.rcvNxt,
+      ack,
       flags,
-      window: Math.min(Math.max(seqDiff(this.rcvRightEdge, this.rcvNxt), 0) >>> this.rcvShift, 0xffff),
+      // The window is counted from this segment's ACK number, so every ACK names the same right edge.
+      window: Math.min(Math.max(seqDiff(this.rcvRightEdge, ack), 0) >>> this.rcvShift, 0xffff),
       urgent: 0,
-      options: NO_OPTIONS,
+      options,
       payload,
     };
   }

@@ -20,6 +20,8 @@ export interface TransferBenchResult {
   readonly virtualMBps: number;
   readonly segmentsSent: number;
   readonly retransmissions: number;
+  readonly timeouts: number;
+  readonly fastRetransmits: number;
 }
 
 const A_IP = 0xc6120001;
@@ -85,5 +87,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
     virtualMBps: result.time > 0 ? received / 1e6 / (result.time / 1000) : Infinity,
     segmentsSent: stats?.segmentsSent ?? 0,
     retransmissions: stats?.retransmissions ?? 0,
+    timeouts: stats?.timeouts ?? 0,
+    fastRetransmits: stats?.fastRetransmits ?? 0,
   };
 }
