@@ -1,0 +1,98 @@
+/**
+ * The compiled `tcpts` as a real process: exit codes and one-line errors as a
+ * shell sees them, including a run as an unprivileged user. No traffic is sent:
+ * every case fails before the stack opens.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from './errors.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const mainScript = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const exec = (file: string, args: readonly string[], timeoutMs = 20_000): Promise<Outcome> =>
+  new Promise((resolve) => {
+    execFile(file, args, { cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+
+const tcpts = (args: readonly string[]): Promise<Outcome> => exec(process.execPath, [mainScript, ...args]);
+
+/** The run failed cleanly: exactly one line, no stack trace. */
+const expectOneLine = (outcome: Outcome, pattern: RegExp): void => {
+  const lines = outcome.stderr.split('\n').filter((line) => line !== '');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+};
+
+beforeAll(async () => {
+  const build = await exec('pnpm', ['exec', 'tsc', '-p', 'packages/cli/tsconfig.json'], 55_000);
+  if (build.code !== 0) throw new Error(`building the CLI failed: ${build.stdout}${build.stderr}`);
+}, 60_000);
+
+describe.concurrent('tcpts as a process', () => {
+  it('is an executable node script', () => {
+    expect(readFileSync(mainScript, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('exits 3 on a malformed URL', async () => {
+    const outcome = await tcpts(['fetch', 'http://exa mple/', '--ip', '198.18.20.2']);
+    expect(outcome.code).toBe(ExitCode.malformedUrl);
+    expectOneLine(outcome, /^tcpts: Malformed URL/);
+  });
+
+  it('exits 1 on https', async () => {
+    const outcome = await tcpts(['fetch', 'https://example.test/', '--ip', '198.18.20.2']);
+    expect(outcome.code).toBe(ExitCode.unsupportedProtocol);
+    expectOneLine(outcome, /https.*not supported/);
+  });
+
+  it('exits 6 on a name that cannot resolve', async () => {
+    const outcome = await tcpts(['fetch', 'http://no-such-host.invalid/', '--ip', '198.18.20.2', '--iface', 'lo']);
+    expect(outcome.code).toBe(ExitCode.couldNotResolveHost);
+    expectOneLine(outcome, /^tcpts: Could not resolve host: no-such-host\.invalid/);
+  });
+
+  it('exits 78 on a missing interface and lists the ones there are', async () => {
+    const outcome = await tcpts(['fetch', 'http://198.18.20.1/', '--ip', '198.18.20.2', '--iface', 'tcpts-none0']);
+    expect(outcome.code).toBe(ExitCode.noSuchInterface);
+    expectOneLine(outcome, /^tcpts: No such interface: tcpts-none0 \(existing: .*\blo\b/);
+  });
+
+  it('exits 77 and asks for root when run as nobody', async () => {
+    const outcome = await exec('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      mainScript,
+      'fetch',
+      'http://198.18.20.1/',
+      '--ip',
+      '198.18.20.2',
+      '--iface',
+      'lo',
+    ]);
+    expect(outcome.code).toBe(ExitCode.permissionDenied);
+    expectOneLine(outcome, /run as root \(CAP_NET_RAW is needed to open lo\)/);
+  });
+
+  it('exits 2 on a usage error and 0 for --help', async () => {
+    const missing = await tcpts(['fetch', 'http://198.18.20.1/']);
+    expect(missing.code).toBe(ExitCode.usage);
+    expect(missing.stderr).toContain("required option '--ip <addr>' not specified");
+    const help = await tcpts(['--help']);
+    expect(help.code).toBe(ExitCode.ok);
+    expect(help.stdout).toContain('Exit codes:');
+  });
+});
