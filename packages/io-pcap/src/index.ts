@@ -11,3 +11,14 @@ export { PcapDevice, closeCapturesOn, type PcapDeviceOptions } from './pcap-devi
 export type { FrameDevice, FrameReceiver, DeviceCounters } from './frame-device.js';
 export { createLab, type Lab, type LabOptions, type ExecResult, type HttpServerHandle } from './lab.js';
 export { parseIpv4, formatIpv4, parseMac, formatMac } from './addresses.js';
+export {
+  RawIpDevice,
+  openRawIpStack,
+  withRstSuppressed,
+  rstTableName,
+  RAW_LINK_HOST_MAC,
+  RAW_LINK_PEER_MAC,
+  type RawIpDeviceOptions,
+  type RawIpStackOptions,
+  type RstSuppressionOptions,
+} from './raw-ip-device.js';

@@ -41,6 +41,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Keep our side open after the peer's FIN (see `net.Socket`); default false. */
   allowHalfOpen?: boolean;
+  /** A fixed local port instead of an ephemeral one from the host (see `withRstSuppressed`). */
+  localPort?: number;
 }
 
 export type PcapStackStats = HostStats & { device: DeviceCounters };
@@ -197,9 +199,12 @@ export class PcapStack {
         new IoPcapError('unreachable', `${ip} is outside ${this.ip}/${this.prefixLength} and no gateway is set`),
       );
     }
+    if (options.localPort !== undefined && (!Number.isInteger(options.localPort) || options.localPort < 1 || options.localPort > 65535)) {
+      return Promise.reject(new IoPcapError('invalid-address', `local port ${options.localPort} is not 1–65535`));
+    }
     let id: SocketId;
     try {
-      id = this.host.connect(remote, port, this.clock());
+      id = this.host.connect(remote, port, this.clock(), options.localPort);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -209,7 +214,8 @@ export class PcapStack {
       ...(options.allowHalfOpen === undefined ? {} : { allowHalfOpen: options.allowHalfOpen }),
     });
     this.sockets.set(id, socket);
-    this.awaitingPort.push(socket);
+    if (options.localPort === undefined) this.awaitingPort.push(socket);
+    else socket.learnLocalPort(options.localPort);
     const promise = new Promise<TcpSocket>((resolve, reject) => {
       const timer =
         options.timeoutMs === undefined
