@@ -55,18 +55,10 @@ const LAB_SUBNET = 1;
 const HTTP_PORT = 8080;
 const CHILD_TIMEOUT_MS = 180_000;
 
-interface LabModule {
-  readonly createLab: DemoDependencies['createLab'];
-}
-
-const isLabModule = (value: unknown): value is LabModule =>
-  typeof value === 'object' && value !== null && 'createLab' in value && typeof value.createLab === 'function';
-
 const loadCreateLab: DemoDependencies['createLab'] = async (options) => {
-  const specifier = '@tcpts/io-pcap';
-  const loaded: unknown = await import(specifier);
-  if (!isLabModule(loaded)) throw new Error('@tcpts/io-pcap does not provide createLab');
-  return loaded.createLab(options);
+  // Loaded on use: the native capture addon is not needed for anything else the CLI does.
+  const { createLab } = await import('@tcpts/io-pcap');
+  return createLab(options);
 };
 
 export const defaultDemoDependencies: DemoDependencies = {

@@ -9,6 +9,7 @@ import {
   ExitCode,
   failureFromSocketError,
   failureFromStackOpen,
+  ioPcapErrorCode,
   noSuchInterface,
   permissionDenied,
 } from './errors.js';
@@ -149,6 +150,7 @@ class FetchRun {
   private readonly output: OutputSink;
   private readonly cancellation: Cancellation;
   private stack: FetchStack | undefined;
+  private iface = '';
   private pendingStack: Promise<FetchStack> | undefined;
   private readonly sockets = new Set<Duplex>();
   private received = 0;
@@ -215,7 +217,9 @@ class FetchRun {
     if (verbose) this.line(`*   Trying ${address}:${target.port}...`);
     const startedAt = this.deps.now();
     const socket = await this.connect(stack, address, target.port, destination);
-    if (verbose) this.line(`* Connected to ${target.host} (${address}) port ${target.port}`);
+    if (verbose) {
+      this.line(`* Connected to ${target.host}${target.hostIsAddress ? '' : ` (${address})`} port ${target.port}`);
+    }
     try {
       return await this.exchange(socket, target, destination, startedAt);
     } finally {
@@ -231,6 +235,7 @@ class FetchRun {
     if (iface === undefined) {
       throw new CliFailure(ExitCode.usage, `No route to ${destination} to pick an interface from: give --iface`);
     }
+    this.iface = iface;
     const interfaces = deps.system.interfaces();
     if (interfaces.length > 0 && !interfaces.includes(iface)) throw noSuchInterface(iface, interfaces);
     if (!deps.system.mayCapture()) throw permissionDenied(iface);
@@ -268,7 +273,11 @@ class FetchRun {
       this.stack = await this.cancellation.race(this.pendingStack);
     } catch (error) {
       if (error instanceof CliFailure) throw error;
-      throw failureFromStackOpen(error, iface, interfaces);
+      const failure = failureFromStackOpen(error, iface, interfaces);
+      const guessed = options.iface === undefined || (options.gateway === undefined && gateway !== undefined);
+      if (!guessed || failure.exitCode !== ExitCode.couldNotConnect) throw failure;
+      // The kernel's route chose for the user; say so, since its choice may be what failed.
+      throw new CliFailure(failure.exitCode, `${failure.message} (${iface}${gateway === undefined ? '' : ` via ${gateway}`} taken from the kernel's route; give --iface/--gateway)`);
     }
     return this.stack;
   }
@@ -300,8 +309,7 @@ class FetchRun {
       this.sockets.add(socket);
       return socket;
     } catch (error) {
-      if (error instanceof CliFailure) throw error;
-      throw failureFromSocketError(error, 'connect', destination, 0);
+      throw this.networkFailure(error, 'connect', destination);
     }
   }
 
@@ -387,11 +395,8 @@ class FetchRun {
     } catch (error) {
       if (error instanceof CliFailure) throw error;
       if (error instanceof HttpParseError) throw failureFromParseError(error, destination, this.received);
-      if (parser.isComplete) {
-        // The whole response arrived; a reset while closing loses nothing.
-      } else {
-        throw failureFromSocketError(error, 'transfer', destination, this.received);
-      }
+      // Once the whole response arrived, a reset while closing loses nothing.
+      if (!parser.isComplete) throw this.networkFailure(error, 'transfer', destination);
     } finally {
       clearTimeout(lingerTimer);
       progress?.stop();
@@ -401,6 +406,13 @@ class FetchRun {
       this.line(formatTransferSummary(parser.progress.bodyBytes, this.deps.now() - startedAt));
     }
     return redirectTo === undefined ? { head: head! } : { head: head!, redirectTo };
+  }
+
+  /** The stack itself failing (offloads detected, interface gone) is told apart from the connection failing. */
+  private networkFailure(error: unknown, phase: 'connect' | 'transfer', destination: string): CliFailure {
+    if (error instanceof CliFailure) return error;
+    if (ioPcapErrorCode(error) !== undefined) return failureFromStackOpen(error, this.iface, this.deps.system.interfaces());
+    return failureFromSocketError(error, phase, destination, this.received);
   }
 
   private printHead(head: ResponseHead): void {

@@ -29,23 +29,11 @@ export interface FetchStack {
 
 export type OpenStack = (options: StackOpenOptions) => Promise<FetchStack>;
 
-interface PcapStackModule {
-  readonly PcapStack: { open(options: StackOpenOptions): Promise<FetchStack> };
-}
-
-const isPcapStackModule = (value: unknown): value is PcapStackModule => {
-  if (typeof value !== 'object' || value === null || !('PcapStack' in value)) return false;
-  const stack: unknown = value.PcapStack;
-  return (typeof stack === 'function' || typeof stack === 'object') && stack !== null && 'open' in stack && typeof stack.open === 'function';
-};
-
 /**
  * Opens io-pcap's stack. Loaded on first use so that `--help`, usage errors and
  * URL errors never load the native capture addon.
  */
 export const openPcapStack: OpenStack = async (options) => {
-  const specifier = '@tcpts/io-pcap';
-  const loaded: unknown = await import(specifier);
-  if (!isPcapStackModule(loaded)) throw new Error('@tcpts/io-pcap does not provide PcapStack.open');
-  return loaded.PcapStack.open(options);
+  const { PcapStack } = await import('@tcpts/io-pcap');
+  return PcapStack.open(options);
 };
