@@ -28,8 +28,9 @@ export function onesComplementSum(bytes: Uint8Array, start: number, end: number,
 
 /** Sum of the TCP pseudo-header (RFC 9293 §3.1): addresses, protocol, TCP length. */
 function pseudoHeaderSum(frame: Uint8Array, ipStart: number, tcpLength: number): number {
-  const withAddresses = onesComplementSum(frame, ipStart + 12, ipStart + 20);
-  return onesComplementSum(Uint8Array.of(0, PROTOCOL_TCP, tcpLength >>> 8, tcpLength & 0xff), 0, 4, withAddresses);
+  let sum = onesComplementSum(frame, ipStart + 12, ipStart + 20) + PROTOCOL_TCP + tcpLength;
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
 }
 
 function hasPartialTcpChecksum(frame: Uint8Array): boolean {

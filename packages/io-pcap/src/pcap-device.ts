@@ -152,8 +152,9 @@ export class PcapDevice implements FrameDevice {
     if (this.failed || this.closed) return;
     this.counters.framesReceived++;
     // The addon overwrites the view with the next frame: copy.
-    const frame = new Uint8Array(view);
-    const bytes = frame.length;
+    const bytes = view.length;
+    const frame = new Uint8Array(bytes);
+    frame.set(view);
     const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
     if (verdict === 'oversized') {
       this.counters.oversized++;

@@ -397,7 +397,9 @@ export class PcapStack {
       this.clearTimer();
       return;
     }
-    if (this.timer === undefined || this.timerDeadline !== deadline) {
+    // Deadlines mostly move later (each ACK restarts the retransmission timer): a timer
+    // that fires early just re-arms, which is cheaper than replacing it on every drain.
+    if (this.timer === undefined || this.timerDeadline === undefined || deadline < this.timerDeadline) {
       this.clearTimer();
       // Timers have millisecond resolution; at least 1 ms keeps a stale deadline from spinning.
       const delay = Math.max(1, Math.ceil(deadline - this.clock()));
