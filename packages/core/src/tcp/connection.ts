@@ -698,8 +698,19 @@ export class Connection {
     this.rtoAt = now + this.rtt.rto;
   }
 
+  /**
+   * The persist timer (§3.8.6.1) runs while data waits, nothing is in flight
+   * (so no ACK will come to open the window), and the offered window is too
+   * small to send: zero, or below a segment and the data (the sender's silly
+   * window avoidance holds such data back, §3.8.6.2.1, until this override).
+   */
   private updatePersistTimer(): void {
-    const waiting = this.sndWnd === 0 && this.unsentBytes() > 0 && seqGe(this.sndUna, this.sndMax);
+    const unsent = this.unsentBytes();
+    const waiting =
+      unsent > 0 &&
+      seqGe(this.sndUna, this.sndMax) &&
+      this.sndWnd < Math.min(this.sendMss, unsent) &&
+      this.isSynchronized();
     if (waiting && this.persistAt === undefined) {
       this.persistBackoff = 0;
       this.persistAt = this.now + this.rtt.rto;
@@ -730,11 +741,20 @@ export class Connection {
     if (segment) return segment;
     if (this.probePending) {
       this.probePending = false;
+      if (this.sndWnd > 0) {
+        // Override the silly window avoidance: send what the window allows.
+        const offset = seqDiff(this.sndNxt, this.bufferSeq);
+        const length = Math.min(this.sndWnd, this.sendBuffer.length - offset);
+        if (length > 0) return this.dataSegment(this.sndNxt, offset, length, false);
+      }
       // §3.8.6.1: an old sequence number elicits an ACK that carries the peer's window.
       return this.buildSegment(seqAdd(this.sndUna, -1), TcpFlag.ACK, EMPTY);
     }
-    return this.takeAck();
+    const ack = this.takeAck();
+    if (!ack) this.updatePersistTimer();
+    return ack;
   }
+
 
   private emitSyn(): TcpSegment {
     this.synPending = false;
