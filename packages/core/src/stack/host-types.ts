@@ -1,3 +1,5 @@
+import type { InspectionEvent } from 'xstate';
+import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 
@@ -32,6 +34,10 @@ export interface HostConfig {
   readonly tcp?: Partial<TcpConfig>;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */
   readonly traceSegments?: boolean;
+  /** Congestion control of new connections (default NewReno). */
+  readonly congestion?: CongestionAlgorithm;
+  /** Observes every connection's machine actor: pass the XState inspector's `inspect` here. */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export type HostEvent =

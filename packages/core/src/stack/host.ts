@@ -66,6 +66,8 @@ export class Host implements NetworkHost {
   private readonly tcpConfig: TcpConfig;
   private readonly isnSecret: Uint8Array;
   private readonly traceSegments: boolean;
+  private readonly congestion: HostConfig['congestion'];
+  private readonly inspect: HostConfig['inspect'];
   private now = 0;
   private nextSocketId = 1;
   private nextEphemeralPort: number;
@@ -100,6 +102,8 @@ export class Host implements NetworkHost {
     }
     this.isnSecret = config.isnSecret;
     this.traceSegments = config.traceSegments ?? false;
+    this.congestion = config.congestion;
+    this.inspect = config.inspect;
     this.nextEphemeralPort = config.ephemeralPortStart ?? 49152;
     this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
   }
@@ -431,7 +435,14 @@ export class Host implements NetworkHost {
     const iss = initialSequenceNumber(this.isnSecret, this.ip, localPort, remoteIp, remotePort, this.now);
     const entry: ConnectionEntry = {
       id: this.nextSocketId++,
-      connection: new Connection({ localPort, remotePort, iss, config: this.tcpConfig }),
+      connection: new Connection({
+        localPort,
+        remotePort,
+        iss,
+        config: this.tcpConfig,
+        ...(this.congestion ? { congestion: this.congestion } : {}),
+        ...(this.inspect ? { inspect: this.inspect } : {}),
+      }),
       remoteIp,
       remotePort,
       localPort,
