@@ -45,6 +45,8 @@ export interface DemoDependencies {
   readonly isRoot: () => boolean;
   /** Whether an interface exists in our own namespace (else the child runs inside the client namespace). */
   readonly hasLocalInterface: (iface: string) => boolean;
+  /** Where the temporary directory goes. */
+  readonly tempRoot: string;
 }
 
 /** Exit code of the demo when a file arrived damaged or a fetch failed without its own code. */
@@ -66,6 +68,7 @@ export const defaultDemoDependencies: DemoDependencies = {
   mainScript: fileURLToPath(new URL('./main.js', import.meta.url)),
   isRoot: () => process.getuid?.() === 0,
   hasLocalInterface: (iface) => existsSync(`/sys/class/net/${iface}`),
+  tempRoot: tmpdir(),
 };
 
 const samplePage = (): string =>
@@ -160,7 +163,7 @@ class DemoRun {
   }
 
   private async steps(): Promise<number> {
-    const workDir = await mkdtemp(join(tmpdir(), 'tcpts-demo-'));
+    const workDir = await mkdtemp(join(this.deps.tempRoot, 'tcpts-demo-'));
     this.workDir = workDir;
     const www = join(workDir, 'www');
     const fetched = join(workDir, 'fetched');

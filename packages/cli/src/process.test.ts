@@ -1,9 +1,10 @@
 /**
  * The compiled `tcpts` as a real process: exit codes and one-line errors as a
- * shell sees them, including a run as an unprivileged user. No traffic is sent:
- * every case fails before the stack opens.
+ * shell sees them, including a run as an unprivileged user (no traffic is sent:
+ * those cases fail before the stack opens), and `tcpts demo` in its namespace
+ * lab, to the end and interrupted.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +37,19 @@ const expectOneLine = (outcome: Outcome, pattern: RegExp): void => {
 };
 
 beforeAll(async () => {
-  const build = await exec('pnpm', ['exec', 'tsc', '-p', 'packages/cli/tsconfig.json'], 55_000);
-  if (build.code !== 0) throw new Error(`building the CLI failed: ${build.stdout}${build.stderr}`);
-}, 60_000);
+  // The whole build, as `pnpm build` does: the demo's child runs the compiled io-pcap and core too.
+  const build = await exec('pnpm', ['exec', 'tsc', '-b'], 110_000);
+  if (build.code !== 0) throw new Error(`pnpm build failed: ${build.stdout}${build.stderr}`);
+}, 120_000);
+
+/** Names of the namespaces and links of the demo's lab that still exist. */
+const demoLeftovers = async (): Promise<string[]> => {
+  const namespaces = await exec('ip', ['netns', 'list']);
+  const links = await exec('ip', ['-o', 'link', 'show']);
+  return [...namespaces.stdout.split('\n'), ...links.stdout.split('\n')]
+    .map((line) => /\btcpts-demo-\w+/.exec(line)?.[0])
+    .filter((name): name is string => name !== undefined);
+};
 
 describe.concurrent('tcpts as a process', () => {
   it('is an executable node script', () => {
@@ -95,4 +106,36 @@ describe.concurrent('tcpts as a process', () => {
     expect(help.code).toBe(ExitCode.ok);
     expect(help.stdout).toContain('Exit codes:');
   });
+});
+
+describe('tcpts demo as a process', () => {
+  it('fetches both files intact over the stack and removes its lab', async () => {
+    const outcome = await exec(process.execPath, [mainScript, 'demo', '--megabytes', '2'], 100_000);
+    expect(outcome.stderr).toBe('');
+    expect(outcome.code).toBe(ExitCode.ok);
+    expect(outcome.stdout.match(/sha256 ok/g)).toHaveLength(2);
+    expect(outcome.stdout).toMatch(/random\.bin\s+2\.10 MB\s+[\d.]+ s\s+[\d.]+ MB\/s/);
+    expect(outcome.stdout).toMatch(/kernel curl\s+2\.10 MB/);
+    expect(await demoLeftovers()).toEqual([]);
+  }, 110_000);
+
+  it('removes its lab when interrupted with SIGINT', async () => {
+    const child = spawn(process.execPath, [mainScript, 'demo', '--megabytes', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    let stdout = '';
+    // Interrupt once the lab exists, so there is something to clean up.
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        if (stdout.includes('lab tcpts-demo')) resolve();
+      });
+      void exited.then(() => resolve());
+    });
+    child.kill('SIGINT');
+    const code = await exited;
+    clearTimeout(guard);
+    expect(code).toBe(ExitCode.interrupted);
+    expect(await demoLeftovers()).toEqual([]);
+  }, 70_000);
 });
