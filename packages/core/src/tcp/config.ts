@@ -30,6 +30,8 @@ export interface TcpConfig {
   readonly noDelay: boolean;
   /** Offer selective acknowledgments (RFC 2018) and recover losses from them (RFC 6675). */
   readonly sack: boolean;
+  /** Offer timestamps (RFC 7323 §3): RTT samples from every ACK, and PAWS. */
+  readonly timestamps: boolean;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -47,4 +49,5 @@ export const defaultTcpConfig: TcpConfig = {
   delayedAckTimeout: 40,
   noDelay: false,
   sack: true,
+  timestamps: true,
 };

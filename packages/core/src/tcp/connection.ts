@@ -30,6 +30,10 @@ const NO_OPTIONS: TcpOptions = Object.freeze({});
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2: the duplicate ACK threshold for fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+const seqDiffTs = (a: number, b: number): number => (a - b) | 0;
+
+/** RFC 7323 §3.2: the timestamps option takes 10 bytes, 12 with its padding, in every segment. */
+const TIMESTAMPS_OPTION_SPACE = 12;
 /** Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch. */
 const MAX_ACK_POINTS = 64;
 
@@ -149,11 +153,29 @@ export class Connection {
   private readonly scoreboard = new SackScoreboard();
   /** HighRxt: everything below it was retransmitted in this recovery. */
   private highRxt = 0;
+  // Timestamps (RFC 7323 §3–§5)
+  private timestampsOn = false;
+  /** TS.Recent: the peer's timestamp to echo. */
+  private tsRecent = 0;
+  /** Last.ACK.sent. */
+  private lastAckSent = 0;
+  /** Our timestamp clock's offset: derived from the ISS, so it is no input of its own (RFC 7323 §7.1 asks for one per connection). */
+  private readonly tsOffset: number;
+
+  /** TSecr of the ACK being processed. */
+  private echoedTimestamp: number | undefined;
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
 
   /** Counters for tests, benchmarks and traces. */
-  readonly stats = { segmentsSent: 0, segmentsReceived: 0, retransmissions: 0, timeouts: 0, fastRetransmits: 0 };
+  readonly stats = {
+    segmentsSent: 0,
+    segmentsReceived: 0,
+    retransmissions: 0,
+    timeouts: 0,
+    fastRetransmits: 0,
+    pawsDropped: 0,
+  };
 
   constructor(params: ConnectionParams) {
     this.localPort = params.localPort;
@@ -165,6 +187,7 @@ export class Connection {
       ...(params.inspect ? { inspect: params.inspect } : {}),
     }).start();
     this.iss = params.iss >>> 0;
+    this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
@@ -409,6 +432,14 @@ export class Connection {
     const { flags } = seg;
     const rcvWnd = this.receiveWindow();
 
+    // RFC 7323 §5.3: PAWS. A segment whose timestamp is older than TS.Recent is an old duplicate.
+    const ts = this.timestampsOn ? seg.options.timestamps : undefined;
+    if (ts && !(flags & TcpFlag.RST) && seqLt(ts.value, this.tsRecent)) {
+      this.ackNow = true;
+      this.stats.pawsDropped++;
+      return;
+    }
+
     // First: sequence number acceptability (the four cases of the table).
     if (!isAcceptableSegment(seg.seq, segmentLength(seg), this.rcvNxt, rcvWnd)) {
       if (flags & TcpFlag.RST) return;
@@ -417,6 +448,9 @@ export class Connection {
       this.ackNow = true;
       return;
     }
+
+    // RFC 7323 §4.3: remember the timestamp to echo, from segments that cover Last.ACK.sent.
+    if (ts && seqGe(ts.value, this.tsRecent) && seqLe(seg.seq, this.lastAckSent)) this.tsRecent = ts.value;
 
     // Second: RST. RFC 5961 §3.2 as adopted by RFC 9293: only an exact RCV.NXT resets; otherwise a challenge ACK.
     if (flags & TcpFlag.RST) {
@@ -482,6 +516,8 @@ export class Connection {
       this.sndWl2 = ack;
     }
     const newlySacked = this.recordSack(seg);
+    const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
+    this.echoedTimestamp = echo !== undefined && echo !== 0 ? echo : undefined;
     if (newlyAcked > 0) {
       this.onNewAck(ack, newlyAcked);
     } else if (
@@ -521,7 +557,11 @@ export class Connection {
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
     if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
     else this.rtoAt = this.now + this.rtt.rto;
-    if (this.timedSeq !== undefined && seqGe(ack, this.timedSeq)) {
+    if (this.echoedTimestamp !== undefined) {
+      // RFC 7323 §4.1: with timestamps every ACK of new data yields a sample, retransmissions included.
+      this.rtt.sample(Math.max(seqDiffTs(this.tsValue(), this.echoedTimestamp), 0));
+      this.timedSeq = undefined;
+    } else if (this.timedSeq !== undefined && seqGe(ack, this.timedSeq)) {
       this.rtt.sample(Math.max(this.now - this.timedAt, 0));
       this.timedSeq = undefined;
     }
@@ -765,6 +805,9 @@ export class Connection {
         ? { windowScale: this.ourWindowScale() }
         : {}),
       ...(this.config.sack && (!synAck || this.sackPermitted) ? { sackPermitted: true } : {}),
+      ...(this.config.timestamps && (!synAck || this.timestampsOn)
+        ? { timestamps: { value: this.tsValue(), echo: synAck ? this.tsRecent : 0 } }
+        : {}),
     };
     if (seqGt(this.sndMax, this.iss)) this.stats.retransmissions++;
     this.sndNxt = seqAdd(this.iss, 1);
@@ -792,13 +835,22 @@ export class Connection {
     };
   }
 
+  /** Our TSval: a millisecond clock (RFC 7323 §5.4 asks for 1 ms to 1 s per tick). */
+  private tsValue(): number {
+    return (this.tsOffset + Math.floor(this.now)) >>> 0;
+  }
+
   private ourWindowScale(): number {
     return windowScaleFor(this.config.receiveBufferSize);
   }
 
   private acceptSynOptions(options: TcpOptions): void {
     const peerMss = options.mss ?? DEFAULT_PEER_MSS;
-    this.sendMss = Math.max(Math.min(peerMss, this.config.mss), 64);
+    this.timestampsOn = this.config.timestamps && options.timestamps !== undefined;
+    if (this.timestampsOn) this.tsRecent = options.timestamps!.value;
+    // The MSS counts no options: every segment's timestamps come out of it (RFC 6691 §3).
+    const optionSpace = this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0;
+    this.sendMss = Math.max(Math.min(peerMss, this.config.mss) - optionSpace, 64);
     if (this.config.windowScaling && options.windowScale !== undefined) {
       // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
       this.offeredScaleSeen = true;
@@ -968,6 +1020,8 @@ export class Connection {
       this.segmentsUnacked = 0;
       this.ackPoints.length = 0;
     }
+    this.lastAckSent = ack;
+    if (this.timestampsOn) options = { ...options, timestamps: { value: this.tsValue(), echo: this.tsRecent } };
     this.delayedAckAt = undefined;
     this.stats.segmentsSent++;
     this.advanceRightEdge();
