@@ -328,6 +328,41 @@ describe('tcpts fetch, failures', () => {
     expectOneLine(result.stderr, pattern);
   });
 
+  it("says when the interface and gateway it failed with came from the kernel's route", async () => {
+    const deps = dependencies({
+      system: { ...loopbackSystem, routeTo: async () => ({ iface: 'eth0', gateway: '192.0.2.1' }) },
+      openStack: () =>
+        Promise.reject(Object.assign(new Error('gateway 192.0.2.1 is outside 198.18.20.2/24'), { code: 'unreachable' })),
+    });
+    const result = await runCli(['fetch', 'http://198.18.20.1/', '--ip', '198.18.20.2'], deps);
+    expect(result.code).toBe(ExitCode.couldNotConnect);
+    expectOneLine(result.stderr, /outside 198\.18\.20\.2\/24 \(eth0 via 192\.0\.2\.1 taken from the kernel's route; give --iface\/--gateway\)/);
+  });
+
+  it('maps the stack failing during a transfer (offloads found) to 79', async () => {
+    const { server, url } = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab'));
+    const deps = dependencies();
+    const failing: RunDependencies = {
+      ...deps,
+      openStack: async (options) => {
+        const stack = await deps.openStack(options);
+        return {
+          connect: async (ip, port) => {
+            const socket = await stack.connect(ip, port);
+            setTimeout(() => socket.destroy(Object.assign(new Error('frame larger than the MTU'), { code: 'offload' })), 100);
+            return socket;
+          },
+          close: () => stack.close(),
+        };
+      },
+    };
+    const result = await runCli(['fetch', `${url}/`, ...baseArgs], failing);
+    await closeServer(server);
+    expect(result.code).toBe(ExitCode.offloadsOn);
+    expect(result.stdout.toString()).toBe('ab');
+    expectOneLine(result.stderr, /Offloads are on for lo .*ethtool -K lo/);
+  });
+
   it('exits 7 when the connection is refused', async () => {
     const { server, url } = await rawServer(() => undefined);
     await closeServer(server);
