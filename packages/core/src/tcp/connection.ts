@@ -30,6 +30,9 @@ const NO_OPTIONS: TcpOptions = Object.freeze({});
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2: the duplicate ACK threshold for fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined || a <= b ? a : b;
+
 const seqDiffTs = (a: number, b: number): number => (a - b) | 0;
 
 /** RFC 7323 §3.2: the timestamps option takes 10 bytes, 12 with its padding, in every segment. */
@@ -246,11 +249,7 @@ export class Connection {
   }
 
   nextDeadline(): number | undefined {
-    let next: number | undefined;
-    for (const at of [this.rtoAt, this.persistAt, this.delayedAckAt, this.timeWaitAt]) {
-      if (at !== undefined && (next === undefined || at < next)) next = at;
-    }
-    return next;
+    return earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt));
   }
 
   pollEvent(): ConnectionEvent | undefined {
