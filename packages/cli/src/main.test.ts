@@ -490,6 +490,12 @@ describe('tcpts usage', () => {
     for (const text of ['--iface', '--ip', '--max-time', 'Exit codes', ' 28  timed out', ' 77  ']) expect(help).toContain(text);
   });
 
+  it('ignores a leading -- as package-manager scripts pass it on', async () => {
+    const result = await runCli(['--', 'fetch', `${httpUrl}/hello`, ...baseArgs]);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(result.stdout.toString()).toBe('hello\n');
+  });
+
   it('prints its version', async () => {
     const result = await runCli(['--version']);
     expect(result.code).toBe(ExitCode.ok);

@@ -156,7 +156,9 @@ export const run = async (argv: readonly string[], io: CliIo, deps: RunDependenc
     exitCode = code;
   });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    // `pnpm tcpts -- fetch …` hands the separator on to us: before the command it means nothing.
+    const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+    await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
