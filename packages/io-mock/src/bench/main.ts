@@ -18,3 +18,15 @@ console.log(
   `(c) io-mock, MTU 1500, 1% loss, 1 ms delay: ${fmt(lossy.wallMBps)} MB/s wall, ${fmt(lossy.virtualMBps)} MB/s virtual, ${lossy.retransmissions} retransmissions`,
 );
 console.log(`ratio (c)/(b) wall: ${fmt(lossy.wallMBps / clean.wallMBps, 2)}; (b) per machine event budget: ${fmt(clean.wallMBps * 1e6 / 1460 / machine.actorEventsPerSecond, 1)} segments per XState transition time`);
+
+// Issue: loss recovery quality. 20 ms RTT, 1% loss each way, NewReno and CUBIC, beside the Mathis et al. model
+// (goodput ≈ MSS/RTT · 1.22/√p), which describes a Reno sender in congestion avoidance.
+const rttMs = 20;
+const mss = 1448; // 1460 less the timestamps option
+const mathisMBps = ((mss / (rttMs / 1000)) * (1.22 / Math.sqrt(0.01))) / 1e6;
+for (const congestion of ['newreno', 'cubic'] as const) {
+  const r = benchTransfer({ bytes: 8e6, faults: { loss: 0.01, delay: rttMs / 2 }, congestion, seed: 7 });
+  console.log(
+    `(d) io-mock, ${rttMs} ms RTT, 1% loss, ${congestion}: ${fmt(r.virtualMBps, 2)} MB/s virtual vs Mathis ${fmt(mathisMBps, 2)} MB/s (ratio ${fmt(r.virtualMBps / mathisMBps, 2)}); ${r.fastRetransmits} fast retransmits, ${r.timeouts} timeouts`,
+  );
+}

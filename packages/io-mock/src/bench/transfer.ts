@@ -1,4 +1,4 @@
-import { createHost, type HostConfig, type TcpConfig } from '@tcpts/core';
+import { type CongestionAlgorithm, createHost, type HostConfig, type TcpConfig } from '@tcpts/core';
 import type { LinkFaults } from '../faults.js';
 import { Simulation } from '../simulation.js';
 
@@ -8,6 +8,7 @@ export interface TransferBenchOptions {
   readonly seed?: number;
   readonly tcp?: Partial<TcpConfig>;
   readonly mtu?: number;
+  readonly congestion?: CongestionAlgorithm;
 }
 
 export interface TransferBenchResult {
@@ -36,6 +37,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
     isnSecret: new Uint8Array(16).fill(1),
     ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
     ...(options.tcp !== undefined ? { tcp: options.tcp } : {}),
+    ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
   };
   const sim = new Simulation({ seed: options.seed ?? 1, traceLimit: 0, ...(options.faults ? { faults: options.faults } : {}) });
   const hostA = createHost({ ...base, mac: 0x020000000001, ip: A_IP });
