@@ -379,6 +379,7 @@ class FetchRun {
 
     try {
       for await (const chunk of socket as AsyncIterable<Uint8Array>) {
+        // Bytes after the response are not ours to use; keep reading only to see the FIN.
         if (parser.isComplete) continue;
         if ((await onEvents(parser.push(chunk))) === 'stop') {
           if (redirectTo !== undefined) break;
@@ -388,7 +389,6 @@ class FetchRun {
             socket.end();
             lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
           }, LINGER_MS);
-          if (parser.isComplete) continue;
         }
       }
       if (redirectTo === undefined && !parser.isComplete) await onEvents(parser.end());

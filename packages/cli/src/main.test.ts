@@ -256,6 +256,19 @@ describe('tcpts fetch, successful transfers', () => {
     expect(result.stderr).toMatch(/\* Received 6 bytes in [\d.]+ s \([\d.]+ MB\/s\)/);
   });
 
+  it('finishes a complete response even when the server keeps the connection open', async () => {
+    const { server, url } = await rawServer((socket) => {
+      socket.resume();
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone');
+    });
+    const started = performance.now();
+    const result = await runCli(['fetch', `${url}/`, ...baseArgs]);
+    await closeServer(server);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(result.stdout.toString()).toBe('done');
+    expect(performance.now() - started).toBeLessThan(4_000);
+  });
+
   it('follows a redirect with -L and writes only the final body', async () => {
     const result = await runCli(['fetch', `${httpUrl}/moved`, ...baseArgs, '-L']);
     expect(result.code).toBe(ExitCode.ok);
