@@ -32,6 +32,14 @@ export interface TcpConfig {
   readonly sack: boolean;
   /** Offer timestamps (RFC 7323 §3): RTT samples from every ACK, and PAWS. */
   readonly timestamps: boolean;
+  /**
+   * Keep-alive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default (0). When
+   * set, an idle connection is probed after this many ms of silence, every
+   * `keepAliveInterval` ms, and dropped after `keepAliveProbes` unanswered probes.
+   */
+  readonly keepAliveIdle: number;
+  readonly keepAliveInterval: number;
+  readonly keepAliveProbes: number;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -50,4 +58,7 @@ export const defaultTcpConfig: TcpConfig = {
   noDelay: false,
   sack: true,
   timestamps: true,
+  keepAliveIdle: 0,
+  keepAliveInterval: 75_000,
+  keepAliveProbes: 9,
 };

@@ -168,3 +168,31 @@ describe('RST validation (RFC 9293 §3.10.7.4 second step, RFC 5961 §3)', () =>
     expect(errors).toEqual(['refused']);
   });
 });
+
+describe('keep-alive (RFC 9293 §3.8.4)', () => {
+  it('is off by default: an idle connection sends nothing and has no deadline', () => {
+    const p = new Pair();
+    p.conns[1].open('passive', 0);
+    p.conns[0].open('active', 0);
+    p.pump(10);
+    expect(p.conns[0].nextDeadline()).toBeUndefined();
+  });
+
+  it('probes an idle peer, keeps the connection while it answers, and times out when it stops', () => {
+    const p = new Pair({ keepAliveIdle: 10_000, keepAliveInterval: 1000, keepAliveProbes: 3 });
+    p.conns[1].open('passive', 0);
+    p.conns[0].open('active', 0);
+    p.pump(10);
+    const before = p.wire.length;
+    // Both sides keep each other alive: probes are answered with ACKs.
+    for (let i = 0; i < 5; i++) p.pump(1);
+    expect(p.now).toBeGreaterThanOrEqual(10_000);
+    expect(p.conns[0].state).toBe('ESTABLISHED');
+    const probes = p.wire.slice(before).filter((w) => w.from === 0 && w.segment.payload.length === 0);
+    expect(probes.length).toBeGreaterThan(0);
+    // Now the peer goes silent.
+    p.pump(100_000, (_s, from) => from === 1);
+    expect(p.conns[0].state).toBe('CLOSED');
+    expect(p.events[0]).toContainEqual({ type: 'error', error: 'timed-out' });
+  });
+});

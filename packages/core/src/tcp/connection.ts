@@ -140,6 +140,9 @@ export class Connection {
   private persistAt: number | undefined;
   private persistBackoff = 0;
   private timeWaitAt: number | undefined;
+  private keepAliveAt: number | undefined;
+  private keepAliveProbesSent = 0;
+  private keepAlivePending = false;
   private timeoutsInARow = 0;
 
   // RTT measurement (RFC 6298 §3, Karn's rule) and congestion control
@@ -249,7 +252,10 @@ export class Connection {
   }
 
   nextDeadline(): number | undefined {
-    return earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt));
+    return earliest(
+      earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt)),
+      this.keepAliveAt,
+    );
   }
 
   pollEvent(): ConnectionEvent | undefined {
@@ -319,6 +325,24 @@ export class Connection {
       this.persistBackoff++;
       this.persistAt = now + Math.min(this.rtt.rto * 2 ** this.persistBackoff, this.config.maxRto);
     }
+    if (this.keepAliveAt !== undefined && now >= this.keepAliveAt) this.onKeepAliveTimer(now);
+  }
+
+  /** §3.8.4: probe a silent peer with an old sequence number; give up after the configured probes. */
+  private onKeepAliveTimer(now: number): void {
+    if (this.flightSize > 0 || (this.stateName !== 'ESTABLISHED' && this.stateName !== 'CLOSE-WAIT')) {
+      // Retransmissions watch a connection with data outstanding; look again later.
+      this.keepAliveAt = now + this.config.keepAliveIdle;
+      return;
+    }
+    if (this.keepAliveProbesSent >= this.config.keepAliveProbes) {
+      this.keepAliveAt = undefined;
+      this.fire('TIMEOUT_USER');
+      return;
+    }
+    this.keepAliveProbesSent++;
+    this.keepAlivePending = true;
+    this.keepAliveAt = now + this.config.keepAliveInterval;
   }
 
   /** Applies any input; a convenience over the methods for recording and replaying runs. */
@@ -361,6 +385,10 @@ export class Connection {
   handleSegment(seg: TcpSegment, now: number): void {
     this.now = now;
     this.stats.segmentsReceived++;
+    if (this.keepAliveAt !== undefined) {
+      this.keepAliveAt = now + this.config.keepAliveIdle;
+      this.keepAliveProbesSent = 0;
+    }
     switch (this.stateName) {
       case 'CLOSED':
         return; // The host answers segments without a connection (§3.10.7.1).
@@ -789,6 +817,10 @@ export class Connection {
       // §3.8.6.1: an old sequence number elicits an ACK that carries the peer's window.
       return this.buildSegment(seqAdd(this.sndUna, -1), TcpFlag.ACK, EMPTY);
     }
+    if (this.keepAlivePending) {
+      this.keepAlivePending = false;
+      return this.buildSegment(seqAdd(this.sndUna, -1), TcpFlag.ACK, EMPTY);
+    }
     const ack = this.takeAck();
     if (!ack) this.updatePersistTimer();
     return ack;
@@ -1148,11 +1180,13 @@ export class Connection {
         this.queueReset(this.sndNxt, 0, TcpFlag.RST);
         break;
       case 'startTimeWait':
+        this.keepAliveAt = undefined;
         this.timeWaitAt = this.now + 2 * this.config.msl;
         this.rtoAt = undefined;
         this.persistAt = undefined;
         break;
       case 'deleteTcb':
+        this.keepAliveAt = undefined;
         this.rtoAt = undefined;
         this.persistAt = undefined;
         this.delayedAckAt = undefined;
@@ -1162,6 +1196,7 @@ export class Connection {
         this.emit({ type: 'closed' });
         break;
       case 'signalEstablished':
+        if (this.config.keepAliveIdle > 0) this.keepAliveAt = this.now + this.config.keepAliveIdle;
         this.emit({ type: 'connected' });
         break;
       case 'signalPeerClosed':
