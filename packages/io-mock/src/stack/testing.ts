@@ -57,13 +57,17 @@ export const formatTcpFlags = (flags: number): string => {
   return names.length > 0 ? names.join(',') : 'none';
 };
 
-/** `SYN seq=… ack=… win=… len=…`, with the options a SYN carries when present. */
+/** `SYN 49152>80 seq=… ack=… win=… len=…`, then the options present: `<mss 1460,ws 7,sackOK,ts 5/0>`. */
 export const describeSegment = (segment: TcpSegment): string => {
   const { options } = segment;
   const extras: string[] = [];
   if (options.mss !== undefined) extras.push(`mss ${options.mss}`);
   if (options.windowScale !== undefined) extras.push(`ws ${options.windowScale}`);
   if (options.sackPermitted === true) extras.push('sackOK');
+  if (options.timestamps !== undefined) extras.push(`ts ${options.timestamps.value}/${options.timestamps.echo}`);
+  if (options.sack !== undefined && options.sack.length > 0) {
+    extras.push(`sack ${options.sack.map((block) => `${block.left}-${block.right}`).join(' ')}`);
+  }
   const shownOptions = extras.length > 0 ? ` <${extras.join(',')}>` : '';
   return (
     `${formatTcpFlags(segment.flags)} ${segment.srcPort}>${segment.dstPort} seq=${segment.seq} ack=${segment.ack} ` +
