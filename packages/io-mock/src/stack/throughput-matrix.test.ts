@@ -23,6 +23,8 @@ const PATH = {
   bandwidth: 12_500,
   /** About one bandwidth-delay product (12 500 B/ms × 20 ms). */
   queueLimit: 250_000,
+  /** The link drops anything larger, so a segment sized past the MTU shows as a failure. */
+  mtu: 1500,
 } as const;
 /**
  * A stall: no new byte at the receiver for this long while nothing at all crosses the
@@ -55,7 +57,7 @@ const runCell = (lossPercent: number, bufferLabel: string, receiveBufferSize: nu
   const { sim, a, b } = createPair({
     seed,
     faults: { ...PATH, loss: lossPercent / 100 },
-    mtu: 1500,
+    mtu: PATH.mtu,
     tcp: { receiveBufferSize },
     knownNeighbours: true,
     traceLimit: 200,
@@ -98,6 +100,8 @@ const runCell = (lossPercent: number, bufferLabel: string, receiveBufferSize: nu
     problem = `bytes differ from offset ${firstDifference(receiver!.received(), payload)}`;
   } else if (sender.error !== undefined || receiver!.error !== undefined) {
     problem = `error ${sender.error ?? receiver!.error}`;
+  } else if (sim.stats().mtu > 0) {
+    problem = `${sim.stats().mtu} frames above the ${PATH.mtu}-byte MTU`;
   }
   return {
     lossPercent,
