@@ -40,6 +40,12 @@ export interface TcpConfig {
   readonly keepAliveIdle: number;
   readonly keepAliveInterval: number;
   readonly keepAliveProbes: number;
+  /**
+   * FIN-WAIT-2 ends with a user timeout after this long without a segment from
+   * the peer, ms; 0 (the default) waits as long as the user does, since after a
+   * half-close the user may still be reading.
+   */
+  readonly finWait2Timeout: number;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -61,4 +67,5 @@ export const defaultTcpConfig: TcpConfig = {
   keepAliveIdle: 0,
   keepAliveInterval: 75_000,
   keepAliveProbes: 9,
+  finWait2Timeout: 0,
 };

@@ -104,6 +104,8 @@ export class Connection {
   private rcvShift = 0;
   /** The peer's SYN carried a window scale option: ours may go in the SYN,ACK (RFC 7323 §1.3). */
   private offeredScaleSeen = false;
+  /** The peer's SYN arrived: ours goes out as SYN,ACK. */
+  private peerSynSeen = false;
   /** The window our SYN offered, unscaled: the right edge once RCV.NXT is known. */
   private synWindow = 0;
   /** RCV.NXT + RCV.WND as last advertised; never moved left (§3.8.6.2.2). */
@@ -141,6 +143,7 @@ export class Connection {
   private persistBackoff = 0;
   private timeWaitAt: number | undefined;
   private keepAliveAt: number | undefined;
+  private finWait2At: number | undefined;
   private keepAliveProbesSent = 0;
   private keepAlivePending = false;
   private timeoutsInARow = 0;
@@ -254,7 +257,7 @@ export class Connection {
   nextDeadline(): number | undefined {
     return earliest(
       earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt)),
-      this.keepAliveAt,
+      earliest(this.keepAliveAt, this.finWait2At),
     );
   }
 
@@ -326,6 +329,10 @@ export class Connection {
       this.persistAt = now + Math.min(this.rtt.rto * 2 ** this.persistBackoff, this.config.maxRto);
     }
     if (this.keepAliveAt !== undefined && now >= this.keepAliveAt) this.onKeepAliveTimer(now);
+    if (this.finWait2At !== undefined && now >= this.finWait2At) {
+      this.finWait2At = undefined;
+      this.fire('TIMEOUT_USER');
+    }
   }
 
   /** §3.8.4: probe a silent peer with an old sequence number; give up after the configured probes. */
@@ -389,6 +396,7 @@ export class Connection {
       this.keepAliveAt = now + this.config.keepAliveIdle;
       this.keepAliveProbesSent = 0;
     }
+    if (this.finWait2At !== undefined) this.finWait2At = now + this.config.finWait2Timeout;
     switch (this.stateName) {
       case 'CLOSED':
         return; // The host answers segments without a connection (§3.10.7.1).
@@ -412,6 +420,7 @@ export class Connection {
     if (!(flags & TcpFlag.SYN)) return;
     this.remotePort = seg.srcPort;
     this.irs = seg.seq;
+    this.peerSynSeen = true;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.acceptSynOptions(seg.options);
     this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
@@ -435,6 +444,7 @@ export class Connection {
     }
     if (!(flags & TcpFlag.SYN)) return;
     this.irs = seg.seq;
+    this.peerSynSeen = true;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.rcvRightEdge = seqAdd(this.rcvNxt, this.synWindow);
     this.acceptSynOptions(seg.options);
@@ -470,6 +480,12 @@ export class Connection {
     // First: sequence number acceptability (the four cases of the table).
     if (!isAcceptableSegment(seg.seq, segmentLength(seg), this.rcvNxt, rcvWnd)) {
       if (flags & TcpFlag.RST) return;
+      if (flags & TcpFlag.FIN && this.finReceived && seqAdd(seg.seq, seg.payload.length + 1) === this.rcvNxt) {
+        // A retransmitted FIN (our ACK of it was lost): acknowledge it again; in TIME-WAIT
+        // this restarts the 2 MSL wait (§3.10.7.4, eighth step).
+        this.ackFinAgain();
+        return;
+      }
       // A zero window still accepts valid ACKs (§3.10.7.4 note on RCV.WND = 0).
       if (rcvWnd === 0 && seg.seq === this.rcvNxt && flags & TcpFlag.ACK) this.processAck(seg);
       this.ackNow = true;
@@ -742,7 +758,8 @@ export class Connection {
     if (seqGe(this.sndUna, this.sndMax) && !this.synPending) return;
     this.timeoutsInARow++;
     this.stats.timeouts++;
-    const synchronizing = this.stateName === 'SYN-SENT' || this.stateName === 'SYN-RECEIVED';
+    // Our SYN unacknowledged: resend it, even if the user closed meanwhile (SYN-RECEIVED → FIN-WAIT-1).
+    const synchronizing = seqLe(this.sndUna, this.iss);
     const limit = synchronizing ? this.config.maxSynRetransmissions : this.config.maxRetransmissions;
     if (this.timeoutsInARow > limit) {
       this.fire('TIMEOUT_USER');
@@ -829,7 +846,7 @@ export class Connection {
 
   private emitSyn(): TcpSegment {
     this.synPending = false;
-    const synAck = this.stateName === 'SYN-RECEIVED';
+    const synAck = this.peerSynSeen;
     const options: TcpOptions = {
       mss: this.config.mss,
       ...(this.config.windowScaling && (!synAck || this.offeredScaleSeen)
@@ -1018,12 +1035,14 @@ export class Connection {
     if (this.ackPoints.length > 1) {
       // An ACK owed for part of a batch: everything after it is answered by the ones that follow.
       const ackPoint = this.ackPoints.shift()!;
-      const segment = this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY, NO_OPTIONS, ackPoint);
+      const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, NO_OPTIONS, ackPoint);
       this.ackNow = true;
       return segment;
     }
     if (!this.ackNow && this.dupAcksOwed === 0) return undefined;
-    const ack = this.buildSegment(this.sndNxt, TcpFlag.ACK, EMPTY, this.sackBlocks());
+    // A bare ACK carries SND.MAX, not a SND.NXT moved back by a timeout: the peer may hold
+    // everything up to SND.MAX, and would find an older sequence number unacceptable.
+    const ack = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocks());
     if (this.dupAcksOwed > 0) this.dupAcksOwed--;
     this.ackNow = this.dupAcksOwed > 0;
     return ack;
@@ -1146,20 +1165,23 @@ export class Connection {
 
   /** Sends an arc of the state diagram to the machine and carries out the arc's actions. */
   private fire(type: TcpMachineEvent['type']): void {
-    const before = this.actor.getSnapshot();
+    const event = { type } as TcpMachineEvent;
+    if (!this.actor.getSnapshot().can(event)) return; // not an arc of the current state
     const actions: TcpMachineAction[] = [];
     const outer = collecting;
     collecting = actions;
     try {
-      this.actor.send({ type } as TcpMachineEvent);
+      this.actor.send(event);
     } finally {
       collecting = outer;
     }
     const after = this.actor.getSnapshot();
-    if (after === before) return; // not an arc of the current state
     const from = this.stateName;
     this.stateName = after.value as TcpState;
     if (from !== this.stateName) this.emit({ type: 'state', from, to: this.stateName });
+    // A peer that never sends its FIN must not hold FIN-WAIT-2 forever (the user timeout of §3.10.8).
+    this.finWait2At =
+      this.stateName === 'FIN-WAIT-2' && this.config.finWait2Timeout > 0 ? this.now + this.config.finWait2Timeout : undefined;
     for (const action of actions) this.perform(action);
   }
 
