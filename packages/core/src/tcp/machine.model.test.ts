@@ -139,7 +139,17 @@ const PEER_PORT = 4_000;
 const OUR_ISS = 0xffff_fc00; // close to the wrap, so sequence arithmetic is exercised
 const PEER_ISS = 777_000;
 const EMPTY = new Uint8Array(0);
-const CONFIG: TcpConfig = { ...defaultTcpConfig, msl: 1_000, maxRetransmissions: 4, maxSynRetransmissions: 3 };
+/**
+ * Few retransmissions keep TIMEOUT_USER short. FIN-WAIT-2 has nothing to retransmit: its
+ * TIMEOUT_USER arc is the FIN-WAIT-2 timeout, off by default and switched on here.
+ */
+const CONFIG: TcpConfig = {
+  ...defaultTcpConfig,
+  msl: 1_000,
+  maxRetransmissions: 4,
+  maxSynRetransmissions: 3,
+  finWait2Timeout: 10_000,
+};
 
 /**
  * The far end, scripted: it keeps its own sequence numbers and learns ours from
@@ -275,12 +285,13 @@ const stimulate = (peer: ScriptedPeer, event: EventType): void => {
     }
     case 'TIMEOUT_USER': {
       // Retransmissions need something outstanding: queue data where the user may still send.
+      // (In FIN-WAIT-2 the FIN-WAIT-2 timeout is what runs out.)
       if ((state === 'ESTABLISHED' || state === 'CLOSE-WAIT') && connection.flightSize === 0) {
         connection.send(new Uint8Array(100).fill(2), now);
       }
       peer.drain();
       const reached = runTimersUntil(peer, () => connection.state !== state);
-      if (!reached) throw new Error(`no timer ran out in ${state}: retransmissions cannot be exhausted there`);
+      if (!reached) throw new Error(`no timer ran out in ${state}: the user timeout can never fire there`);
       break;
     }
   }
