@@ -1,0 +1,2 @@
+export * from './json-data.js';
+export * from './recording.js';

@@ -1,0 +1,111 @@
+/**
+ * Two hosts on a perfect wire with a virtual clock, for the tests of this
+ * folder: a connection from A to a listener on B, a transfer, and a close.
+ */
+import type { HostConfig, HostEvent, NetworkHost, SocketId } from '../../stack/host-types.js';
+
+export const A_IP = 0xc6120001; // 198.18.0.1
+export const B_IP = 0xc6120002; // 198.18.0.2
+
+export const configA = (overrides: Partial<HostConfig> = {}): HostConfig => ({
+  mac: 0x020000000001,
+  ip: A_IP,
+  prefixLength: 24,
+  isnSecret: new Uint8Array(16).fill(7),
+  traceSegments: true,
+  ...overrides,
+});
+
+export const configB = (overrides: Partial<HostConfig> = {}): HostConfig => ({
+  mac: 0x020000000002,
+  ip: B_IP,
+  prefixLength: 24,
+  isnSecret: new Uint8Array(16).fill(9),
+  traceSegments: true,
+  tcp: { msl: 500 },
+  ...overrides,
+});
+
+export interface WireOptions {
+  /** One-way delay of the wire in ms (default 5). */
+  readonly latency?: number;
+  /** Drops the n-th frame A sends (counting from 0), to provoke a retransmission. */
+  readonly dropFromA?: ReadonlySet<number>;
+  /** Called for every event as it is polled, before it is stored. */
+  readonly onEvent?: (host: 'a' | 'b', event: HostEvent) => void;
+}
+
+export interface Wire {
+  readonly events: Array<{ readonly host: 'a' | 'b'; readonly event: HostEvent }>;
+  /** Moves frames and events until nothing moves, then advances time to the next deadline or arrival; bounded. */
+  run(limit?: number): void;
+  now(): number;
+}
+
+export const wire = (a: NetworkHost, b: NetworkHost, options: WireOptions = {}): Wire => {
+  const latency = options.latency ?? 5;
+  let now = 0;
+  let sentByA = 0;
+  const events: Array<{ host: 'a' | 'b'; event: HostEvent }> = [];
+  const inFlight: Array<{ readonly to: NetworkHost; readonly frame: Uint8Array; readonly at: number }> = [];
+  const step = (): boolean => {
+    let moved = false;
+    for (const [from, to, name] of [
+      [a, b, 'a'],
+      [b, a, 'b'],
+    ] as const) {
+      for (let frame = from.pollFrame(); frame; frame = from.pollFrame()) {
+        moved = true;
+        if (name === 'a' && options.dropFromA?.has(sentByA++)) continue;
+        inFlight.push({ to, frame, at: now + latency });
+      }
+      for (let event = from.pollEvent(); event; event = from.pollEvent()) {
+        options.onEvent?.(name, event);
+        events.push({ host: name, event });
+        if (event.type === 'data') from.consume(event.socket, event.data.length, now);
+        moved = true;
+      }
+    }
+    while (inFlight.length > 0 && inFlight[0]!.at <= now) {
+      const arrival = inFlight.shift()!;
+      arrival.to.receiveFrame(arrival.frame, now);
+      moved = true;
+    }
+    return moved;
+  };
+  const run = (limit = 100_000): void => {
+    for (let i = 0; i < limit; i++) {
+      if (step()) continue;
+      const next = [a.nextDeadline(), b.nextDeadline(), inFlight[0]?.at].filter((d): d is number => d !== undefined);
+      if (next.length === 0) return;
+      now = Math.max(now, Math.min(...next));
+      a.advanceTime(now);
+      b.advanceTime(now);
+    }
+  };
+  return { events, run, now: () => now };
+};
+
+/** A connects to B:80, sends `bytes` bytes, closes; B closes when A's FIN arrives. Returns A's socket. */
+export const transfer = (a: NetworkHost, b: NetworkHost, bytes: number, options: WireOptions = {}): { socket: SocketId; wire: Wire } => {
+  const onEvent = options.onEvent;
+  const w = wire(a, b, {
+    ...options,
+    onEvent: (host, event) => {
+      onEvent?.(host, event);
+      if (host === 'b' && event.type === 'peer-closed') b.close(event.socket, w.now());
+    },
+  });
+  b.listen(80, 0);
+  const socket = a.connect(B_IP, 80, 0);
+  w.run(200);
+  const data = Uint8Array.from({ length: bytes }, (_, i) => (i * 7) % 256);
+  let offset = 0;
+  for (let rounds = 0; offset < data.length && rounds < 10_000; rounds++) {
+    offset += a.send(socket, data.subarray(offset), w.now());
+    w.run(50);
+  }
+  a.close(socket, w.now());
+  w.run();
+  return { socket, wire: w };
+};
