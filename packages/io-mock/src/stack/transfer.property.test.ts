@@ -142,7 +142,8 @@ const runTransfer = (transferCase: TransferCase): void => {
       }
       // A retransmitted FIN restarts the wait, so 2 MSL is a lower bound from the first entry.
       const waited = side.closedAt! - enteredTimeWait!;
-      if (waited < 2 * MSL) fail(`${name} left TIME-WAIT after ${waited} ms, before 2 MSL, without a RST`);
+      // Virtual times are fractional (jitter): allow for rounding in (t + 2 MSL) − t.
+      if (waited < 2 * MSL - 1e-6) fail(`${name} left TIME-WAIT after ${waited} ms, before 2 MSL, without a RST`);
     } else if (!side.stateTimes.has('LAST-ACK>CLOSED')) {
       fail(`${name} closed passively but did not end through LAST-ACK`);
     }
@@ -182,7 +183,7 @@ describe('transfer over a faulty link', () => {
       fc.property(transferCase, (c) => {
         runTransfer(c);
       }),
-      { numRuns: 40, ...replay() },
+      { numRuns: 60, ...replay() },
     );
   });
 
