@@ -34,7 +34,7 @@ export interface HostConfig {
   readonly tcp?: Partial<TcpConfig>;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */
   readonly traceSegments?: boolean;
-  /** Congestion control of new connections (default NewReno). */
+  /** Congestion control of new connections; the same as `tcp.congestion`, which it overrides. */
   readonly congestion?: CongestionAlgorithm;
   /** Observes every connection's machine actor: pass the XState inspector's `inspect` here. */
   readonly inspect?: (event: InspectionEvent) => void;

@@ -66,7 +66,6 @@ export class Host implements NetworkHost {
   private readonly tcpConfig: TcpConfig;
   private readonly isnSecret: Uint8Array;
   private readonly traceSegments: boolean;
-  private readonly congestion: HostConfig['congestion'];
   private readonly inspect: HostConfig['inspect'];
   private now = 0;
   private nextSocketId = 1;
@@ -96,13 +95,13 @@ export class Host implements NetworkHost {
       ...defaultTcpConfig,
       mss: Math.min(config.tcp?.mss ?? defaultTcpConfig.mss, this.mtu - IPV4_TCP_HEADERS),
       ...config.tcp,
+      ...(config.congestion ? { congestion: config.congestion } : {}),
     };
     if (this.tcpConfig.mss > this.mtu - IPV4_TCP_HEADERS) {
       this.tcpConfig = { ...this.tcpConfig, mss: this.mtu - IPV4_TCP_HEADERS };
     }
     this.isnSecret = config.isnSecret;
     this.traceSegments = config.traceSegments ?? false;
-    this.congestion = config.congestion;
     this.inspect = config.inspect;
     this.nextEphemeralPort = config.ephemeralPortStart ?? 49152;
     this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
@@ -440,7 +439,6 @@ export class Host implements NetworkHost {
         remotePort,
         iss,
         config: this.tcpConfig,
-        ...(this.congestion ? { congestion: this.congestion } : {}),
         ...(this.inspect ? { inspect: this.inspect } : {}),
       }),
       remoteIp,

@@ -1,3 +1,5 @@
+import type { CongestionAlgorithm } from './congestion.js';
+
 /**
  * Tunables of one connection. Defaults are chosen so that a fast path is not
  * window-limited: a 5 ms RTT at 10 Gbit/s needs ~6 MB in flight, so buffers are
@@ -46,6 +48,8 @@ export interface TcpConfig {
    * half-close the user may still be reading.
    */
   readonly finWait2Timeout: number;
+  /** Congestion control: NewReno (RFC 5681, RFC 6582) or CUBIC (RFC 9438). */
+  readonly congestion: CongestionAlgorithm;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -68,4 +72,5 @@ export const defaultTcpConfig: TcpConfig = {
   keepAliveInterval: 75_000,
   keepAliveProbes: 9,
   finWait2Timeout: 0,
+  congestion: 'newreno',
 };

@@ -19,7 +19,6 @@ export interface ConnectionParams {
   /** Initial send sequence number: an input (RFC 6528 is computed by the host). */
   readonly iss: number;
   readonly config: TcpConfig;
-  readonly congestion?: CongestionAlgorithm;
   /** Observes the machine's actor (e.g. the XState inspector's `inspect`). */
   readonly inspect?: (event: InspectionEvent) => void;
 }
@@ -190,7 +189,7 @@ export class Connection {
     this.localPort = params.localPort;
     this.remotePort = params.remotePort;
     this.config = params.config;
-    this.algorithm = params.congestion ?? 'newreno';
+    this.algorithm = params.config.congestion;
     this.actor = createActor(collectingMachine, {
       input: { foreignSocketKnown: params.remotePort !== 0 },
       ...(params.inspect ? { inspect: params.inspect } : {}),

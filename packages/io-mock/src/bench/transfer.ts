@@ -36,8 +36,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
     prefixLength: 24,
     isnSecret: new Uint8Array(16).fill(1),
     ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
-    ...(options.tcp !== undefined ? { tcp: options.tcp } : {}),
-    ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
+    tcp: { ...options.tcp, ...(options.congestion !== undefined ? { congestion: options.congestion } : {}) },
   };
   const sim = new Simulation({ seed: options.seed ?? 1, traceLimit: 0, ...(options.faults ? { faults: options.faults } : {}) });
   const hostA = createHost({ ...base, mac: 0x020000000001, ip: A_IP });
