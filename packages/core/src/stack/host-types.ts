@@ -59,6 +59,16 @@ export type HostEvent =
   | { readonly type: 'closed'; readonly socket: SocketId }
   | { readonly type: 'error'; readonly socket: SocketId; readonly error: ConnectionError }
   | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
+  /** With `traceSegments`: the sender's congestion state changed (for -v and traces). */
+  | {
+      readonly type: 'congestion';
+      readonly socket: SocketId;
+      readonly cwnd: number;
+      readonly ssthresh: number;
+      readonly srtt: number | undefined;
+      readonly rto: number;
+      readonly at: number;
+    }
   | {
       readonly type: 'segment';
       readonly socket: SocketId;

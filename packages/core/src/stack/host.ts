@@ -42,6 +42,8 @@ interface ConnectionEntry {
   readonly nextHopIp: number;
   /** The application has been told about this socket. */
   announced: boolean;
+  /** Last congestion state reported in a 'congestion' event, as "cwnd/ssthresh/srtt". */
+  reportedCongestion: string;
 }
 
 /**
@@ -373,6 +375,7 @@ export class Host implements NetworkHost {
 
   private collectEvents(entry: ConnectionEntry): void {
     const connection = entry.connection;
+    if (this.traceSegments) this.reportCongestion(entry);
     for (let event = connection.pollEvent(); event; event = connection.pollEvent()) this.translate(entry, event);
     if (connection.state === 'LISTEN' && entry.listener !== undefined) {
       // A reset in SYN-RECEIVED returned the fork to LISTEN; the listener itself goes on.
@@ -420,6 +423,23 @@ export class Host implements NetworkHost {
     }
   }
 
+  private reportCongestion(entry: ConnectionEntry): void {
+    const c = entry.connection;
+    const srtt = c.smoothedRtt;
+    const key = `${c.congestionWindow}/${c.slowStartThreshold}/${srtt === undefined ? '' : Math.round(srtt)}`;
+    if (key === entry.reportedCongestion || !c.isSynchronizedState) return;
+    entry.reportedCongestion = key;
+    this.events.push({
+      type: 'congestion',
+      socket: entry.id,
+      cwnd: c.congestionWindow,
+      ssthresh: c.slowStartThreshold,
+      srtt,
+      rto: c.retransmissionTimeout,
+      at: this.now,
+    });
+  }
+
   private trace(entry: ConnectionEntry, direction: 'in' | 'out', segment: TcpSegment): void {
     if (this.traceSegments) this.events.push({ type: 'segment', socket: entry.id, direction, segment, at: this.now });
   }
@@ -448,6 +468,7 @@ export class Host implements NetworkHost {
       nextHopMac: undefined,
       nextHopIp,
       announced: false,
+      reportedCongestion: '',
     };
     let peers = this.byTuple.get(localPort);
     if (!peers) this.byTuple.set(localPort, (peers = new Map()));

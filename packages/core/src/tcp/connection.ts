@@ -170,6 +170,8 @@ export class Connection {
   /** Our timestamp clock's offset: derived from the ISS, so it is no input of its own (RFC 7323 §7.1 asks for one per connection). */
   private readonly tsOffset: number;
 
+  /** Our TSval when we last retransmitted: older echoes are ambiguous. */
+  private retransmittedAtTs = 0;
   /** TSecr of the ACK being processed. */
   private echoedTimestamp: number | undefined;
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
@@ -196,6 +198,7 @@ export class Connection {
     }).start();
     this.iss = params.iss >>> 0;
     this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
+    this.retransmittedAtTs = this.tsOffset;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
@@ -221,6 +224,11 @@ export class Connection {
   /** The machine's snapshot: the source of truth for `state`, for inspection and diagrams. */
   get machineSnapshot(): AnyMachineSnapshot {
     return this.actor.getSnapshot();
+  }
+
+  /** Past the handshake: the sender's congestion state means something. */
+  get isSynchronizedState(): boolean {
+    return this.isSynchronized();
   }
 
   get congestionWindow(): number {
@@ -600,8 +608,13 @@ export class Connection {
     if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
     else this.rtoAt = this.now + this.rtt.rto;
     if (this.echoedTimestamp !== undefined) {
-      // RFC 7323 §4.1: with timestamps every ACK of new data yields a sample, retransmissions included.
-      this.rtt.sample(Math.max(seqDiffTs(this.tsValue(), this.echoedTimestamp), 0));
+      // RFC 7323 §4.1: with timestamps every ACK of new data yields a sample. But a receiver
+      // that already held a retransmitted segment echoes the original's timestamp (§4.3, R3
+      // skips unacceptable segments), so an echo older than our last retransmission may
+      // measure the timeout itself: Karn's ambiguity again, and no sample is taken.
+      if (!seqLt(this.echoedTimestamp, this.retransmittedAtTs)) {
+        this.rtt.sample(Math.max(seqDiffTs(this.tsValue(), this.echoedTimestamp), 0));
+      }
       this.timedSeq = undefined;
     } else if (this.timedSeq !== undefined && seqGe(ack, this.timedSeq)) {
       this.rtt.sample(Math.max(this.now - this.timedAt, 0));
@@ -869,6 +882,7 @@ export class Connection {
     const window = Math.min(this.config.receiveBufferSize, 0xffff); // RFC 7323 §2.2: a SYN's window is never scaled
     this.synWindow = window;
     this.rcvRightEdge = seqAdd(this.rcvNxt, window);
+    if (synAck) this.lastAckSent = this.rcvNxt;
     return {
       srcPort: this.localPort,
       dstPort: this.remotePort,
@@ -931,8 +945,6 @@ export class Connection {
       const offset = Math.max(seqDiff(this.sndUna, this.bufferSeq), 0);
       const length = Math.min(mss, this.sendBuffer.length - offset);
       if (length > 0 || this.finPendingAt(this.sndUna)) {
-        this.stats.retransmissions++;
-        this.timedSeq = undefined; // Karn
         return this.dataSegment(this.sndUna, offset, Math.max(length, 0), false);
       }
     }
@@ -1020,6 +1032,7 @@ export class Connection {
     if (isRetransmission) {
       this.stats.retransmissions++;
       this.timedSeq = undefined;
+      this.retransmittedAtTs = this.tsValue();
     } else if (this.timedSeq === undefined) {
       this.timedSeq = end;
       this.timedAt = this.now;
