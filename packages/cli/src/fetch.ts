@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Writable } from 'node:stream';
+import type { CongestionAlgorithm } from '@tcpts/core';
 import {
   CliFailure,
   ExitCode,
@@ -41,6 +42,8 @@ export interface FetchOptions {
   readonly maxRedirects: number;
   readonly connectTimeoutMs: number;
   readonly maxTimeMs: number;
+  /** --cc: congestion control of our sender. */
+  readonly congestion?: CongestionAlgorithm;
 }
 
 export interface CliIo {
@@ -251,6 +254,7 @@ class FetchRun {
       mac,
       ...(prefixLength === undefined ? {} : { prefixLength }),
       ...(gateway === undefined ? {} : { gateway }),
+      ...(options.congestion === undefined ? {} : { tcp: { congestion: options.congestion } }),
       ...(options.verbose
         ? {
             traceSegments: true,

@@ -62,6 +62,7 @@ interface FetchCommandOptions {
   location?: boolean;
   timeout: number;
   maxTime: number;
+  cc?: 'newreno' | 'cubic';
 }
 
 interface DemoCommandOptions {
@@ -103,6 +104,12 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
         .default(300_000)
         .argParser(integerIn('--max-time', 1, 86_400_000)),
     )
+    .addOption(
+      new Option('--cc <algorithm>', 'congestion control of our sender (RFC 5681/6582 or RFC 9438)').choices([
+        'newreno',
+        'cubic',
+      ]),
+    )
     .addHelpText('after', exitCodeText())
     .action(async (url: string, options: FetchCommandOptions) => {
       setExitCode(
@@ -122,6 +129,7 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
             ...(options.prefix === undefined ? {} : { prefixLength: options.prefix }),
             ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
             ...(options.output === undefined ? {} : { output: options.output }),
+            ...(options.cc === undefined ? {} : { congestion: options.cc }),
           },
           io,
           deps,

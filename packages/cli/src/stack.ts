@@ -3,7 +3,7 @@
  * written against it, io-pcap's `PcapStack` provides it, tests substitute it.
  */
 import type { Duplex } from 'node:stream';
-import type { HostEvent } from '@tcpts/core';
+import type { HostEvent, TcpConfig } from '@tcpts/core';
 
 export interface StackOpenOptions {
   readonly iface: string;
@@ -14,6 +14,7 @@ export interface StackOpenOptions {
   readonly gateway?: string;
   readonly mtu?: number;
   readonly traceSegments?: boolean;
+  readonly tcp?: Partial<TcpConfig>;
   readonly onEvent?: (event: HostEvent) => void;
 }
 

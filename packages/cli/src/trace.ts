@@ -49,6 +49,11 @@ export const formatHostEvent = (event: HostEvent): string | undefined => {
       return formatSegment(event.direction, event.segment);
     case 'error':
       return `* connection error: ${event.error}`;
+    case 'congestion': {
+      const ssthresh = Number.isFinite(event.ssthresh) && event.ssthresh < 2 ** 30 ? String(event.ssthresh) : 'inf';
+      const srtt = event.srtt === undefined ? '-' : `${event.srtt.toFixed(1)} ms`;
+      return `* cwnd ${event.cwnd} ssthresh ${ssthresh} srtt ${srtt} rto ${Math.round(event.rto)} ms`;
+    }
     default:
       return undefined;
   }
