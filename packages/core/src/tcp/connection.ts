@@ -954,7 +954,10 @@ export class Connection {
     if (available <= 0 && !finToSend) return undefined;
 
     const flight = seqDiff(this.sndNxt, this.sndUna);
-    const window = Math.min(this.sndWnd, this.cc.cwnd);
+    // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one new segment out,
+    // so that a small window still gathers the three duplicates fast retransmit needs.
+    const limitedTransmit = this.inRecovery ? 0 : Math.min(this.duplicateAcks, 2) * mss;
+    const window = Math.min(this.sndWnd, this.cc.cwnd + limitedTransmit);
     const usable = window - flight;
     if (finToSend) {
       // A FIN takes no window space worth waiting for; send it once all data is out.
