@@ -123,8 +123,9 @@ export function run(
         resolve({ stdout, stderr, code });
       },
     );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    else child.stdin?.end();
+    // A command that exits without reading its input closes the pipe: that is not an error here.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input);
   });
 }
 

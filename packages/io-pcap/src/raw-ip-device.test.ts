@@ -125,6 +125,19 @@ await withRstSuppressed(Number(process.argv[2]), () => {
 });
 `;
 
+/** A PcapStack in a process of its own, closed mid-transfer: afterwards nothing may keep the process alive. */
+const EXIT_SCRIPT = `
+import { PcapStack } from './io-pcap/realtime-driver.js';
+const [iface, ip, serverIp] = process.argv.slice(2);
+const stack = await PcapStack.open({ iface, ip });
+const socket = await stack.connect(serverIp, 8080, { timeoutMs: 5000 });
+socket.on('error', () => undefined);
+socket.write('GET /blob.bin HTTP/1.0\\r\\n\\r\\n');
+await new Promise((resolve) => socket.once('data', resolve));
+await stack.close();
+console.log(JSON.stringify({ destroyed: socket.destroyed, state: socket.state() ?? null }));
+`;
+
 describe('RawIpDevice', () => {
   it('answers the host ARP requests itself, as the only neighbour there is', async () => {
     const device = RawIpDevice.open({ ip: parseIpv4('198.18.13.250') });
@@ -188,6 +201,7 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
     tree = await buildChildTree();
     await writeFile(join(tree, 'fetch.js'), FETCH_SCRIPT);
     await writeFile(join(tree, 'hold.js'), HOLD_SCRIPT);
+    await writeFile(join(tree, 'exit.js'), EXIT_SCRIPT);
   });
 
   afterAll(async () => {
@@ -204,7 +218,7 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
       '40001',
       'yes',
     ]);
-    expect(outcome.stderr).toBe('');
+    expect(outcome).toMatchObject({ stderr: '', code: 0, signal: null });
     const result = JSON.parse(outcome.stdout) as { length: number; sha256: string; table: string; error?: string };
     expect(result.error).toBeUndefined();
     expect(result.length).toBe(content.length);
@@ -227,6 +241,28 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
     expect(result.error ?? `received ${result.length} bytes`).toMatch(/ECONNRESET|ETIMEDOUT|ECONNREFUSED/);
   });
 
+  it('lets a PcapStack process exit by itself once the stack is closed', async () => {
+    const started = performance.now();
+    const outcome = await new Promise<ChildOutcome>((resolve) => {
+      const child = spawn(process.execPath, [join(tree, 'exit.js'), lab.clientIface, lab.stackIp, lab.serverIp], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ stdout, stderr, code, signal });
+      });
+    });
+    expect(outcome.signal).toBeNull();
+    expect(outcome.code).toBe(0);
+    expect(JSON.parse(outcome.stdout)).toEqual({ destroyed: true, state: null });
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it('removes the filter when the process is terminated by a signal', async () => {
     let signalled = false;
     let tablesWhileHeld = '';
@@ -238,6 +274,7 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
         process.kill(pid, 'SIGTERM');
       });
     });
+    expect(outcome.stderr).toBe('');
     expect(signalled).toBe(true);
     expect(tablesWhileHeld).toContain(rstTableName(40003));
     expect(outcome.signal).toBe('SIGTERM');

@@ -29,7 +29,7 @@ export const RAW_LINK_PEER_MAC = 0x02_00_00_00_00_fe;
 
 interface RawSocket {
   on(event: 'message', listener: (packet: Buffer, source: string) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'error', listener: (error?: Error) => void): void;
   send(
     buffer: Buffer,
     offset: number,
@@ -117,7 +117,11 @@ export class RawIpDevice implements FrameDevice {
   start(receiver: FrameReceiver): void {
     this.receiver = receiver;
     this.socket.on('message', (packet) => this.onPacket(packet));
-    this.socket.on('error', (error) => this.fail(new IoPcapError('pcap', `raw socket failed: ${error.message}`, { cause: error })));
+    // The addon emits `error` without an argument when libuv reports the socket as failed
+    // (it has then stopped polling it): fail loudly, or the process would just run dry.
+    this.socket.on('error', (error?: Error) =>
+      this.fail(new IoPcapError('pcap', `raw socket failed: ${error?.message ?? 'poll error'}`, { cause: error })),
+    );
   }
 
   send(frame: Uint8Array): void {
@@ -258,7 +262,9 @@ function runNft(nft: string, args: string[], input?: string): Promise<{ code: nu
       const code = error === null ? 0 : ((error as NodeJS.ErrnoException).code ?? null);
       resolve({ code: typeof code === 'number' || typeof code === 'string' ? code : null, stderr });
     });
-    child.stdin?.end(input ?? '');
+    // A command that exits without reading its input closes the pipe: that is not an error here.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
 
