@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeTcpFrame } from '../wire/frame.js';
+import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
+import { createHost } from './host.js';
+import type { NetworkHost } from './host-types.js';
+
+const A_IP = 0xc6120001;
+const B_IP = 0xc6120002;
+const A_MAC = 0x020000000001;
+const B_MAC = 0x020000000002;
+const secret = new Uint8Array(16).fill(3);
+
+/** Two hosts with one established connection and a listener, quiet. */
+function establishedPair(): { a: NetworkHost; b: NetworkHost; now: number; clientPort: number } {
+  const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret });
+  const b = createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret, tcp: { msl: 100 } });
+  b.listen(80, 0);
+  a.connect(B_IP, 80, 0, 40000);
+  let now = 0;
+  for (let i = 0; i < 50; i++) {
+    let moved = false;
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (let f = from.pollFrame(); f; f = from.pollFrame()) {
+        to.receiveFrame(f, now);
+        moved = true;
+      }
+      for (let e = from.pollEvent(); e; e = from.pollEvent()) moved = true;
+    }
+    if (!moved) now += 1;
+  }
+  return { a, b, now, clientPort: 40000 };
+}
+
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const hostileSegment = fc.record({
+  srcPort: fc.constantFrom(40000, 40001, 12345),
+  dstPort: fc.constantFrom(80, 81, 40000),
+  seq: u32,
+  ack: u32,
+  flags: fc.integer({ min: 0, max: 0xff }),
+  window: fc.integer({ min: 0, max: 0xffff }),
+  urgent: fc.integer({ min: 0, max: 0xffff }),
+  options: fc.record(
+    {
+      mss: fc.integer({ min: 0, max: 0xffff }),
+      windowScale: fc.integer({ min: 0, max: 14 }),
+      sackPermitted: fc.boolean(),
+      sack: fc.array(fc.record({ left: u32, right: u32 }), { minLength: 1, maxLength: 3 }),
+      timestamps: fc.record({ value: u32, echo: u32 }),
+    },
+    { requiredKeys: [] },
+  ),
+  payload: fc.uint8Array({ maxLength: 64 }),
+});
+
+describe('hostile input', () => {
+  it('never throws on arbitrary bytes, and counts what it drops', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 30 }), (frames) => {
+        const { b, now } = establishedPair();
+        const dropsBefore = [...b.stats.dropped.values()].reduce((x, y) => x + y, 0);
+        for (const frame of frames) b.receiveFrame(frame, now);
+        for (let f = b.pollFrame(); f; f = b.pollFrame());
+        const dropsAfter = [...b.stats.dropped.values()].reduce((x, y) => x + y, 0);
+        expect(dropsAfter - dropsBefore).toBe(frames.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('never throws on well-formed segments with any flags, numbers and options, and keeps a sane state', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(hostileSegment, fc.nat(5_000)), { minLength: 1, maxLength: 25 }), (segments) => {
+        const { a, b, now: start } = establishedPair();
+        let now = start;
+        for (const [segment, dt] of segments) {
+          now += dt;
+          const frame = encodeTcpFrame(
+            { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 1 },
+            segment as TcpSegment,
+          );
+          b.receiveFrame(frame, now);
+          b.advanceTime(now);
+          for (let f = b.pollFrame(); f; f = b.pollFrame()) a.receiveFrame(f, now);
+          for (let e = b.pollEvent(); e; e = b.pollEvent());
+          for (let f = a.pollFrame(); f; f = a.pollFrame());
+          for (let e = a.pollEvent(); e; e = a.pollEvent());
+        }
+        // Time still runs every connection to an end: nothing is wedged with a deadline in the past.
+        const deadline = b.nextDeadline();
+        if (deadline !== undefined) expect(deadline).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers a stray ACK to a closed port with a RST of SEQ=SEG.ACK (§3.10.7.1)', () => {
+    const { b, now } = establishedPair();
+    const stray: TcpSegment = {
+      srcPort: 5555,
+      dstPort: 9,
+      seq: 1,
+      ack: 0xdeadbeef,
+      flags: TcpFlag.ACK,
+      window: 100,
+      urgent: 0,
+      options: {},
+      payload: new Uint8Array(0),
+    };
+    b.receiveFrame(
+      encodeTcpFrame({ srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 1 }, stray),
+      now,
+    );
+    const reply = b.pollFrame();
+    expect(reply).toBeDefined();
+    expect(b.stats.resetsSent).toBe(1);
+    // seq field of the TCP header sits 14 + 20 + 4 bytes in.
+    const view = new DataView(reply!.buffer, reply!.byteOffset, reply!.byteLength);
+    expect(view.getUint32(38)).toBe(0xdeadbeef);
+  });
+});
