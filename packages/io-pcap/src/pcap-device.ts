@@ -158,23 +158,18 @@ export class PcapDevice implements FrameDevice {
     const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
     if (verdict === 'oversized') {
       this.counters.oversized++;
+      const size = truncated ? 'a truncated' : `a ${bytes}-byte`;
+      const limit = `MTU ${this.mtu} + ${ETHERNET_HEADER}`;
+      const why = 'segmentation/receive offloads are on, and this stack does not take super-frames apart';
       this.fail(
-        new IoPcapError(
-          'offload',
-          `received a ${truncated ? 'truncated' : `${bytes}-byte`} frame on ${this.iface}, larger than MTU ${this.mtu} + ${ETHERNET_HEADER}: ` +
-            `segmentation/receive offloads are on and this stack does not reassemble super-frames; ${offloadAdvice(this.iface)}`,
-        ),
+        new IoPcapError('offload', `received ${size} frame on ${this.iface}, above ${limit}: ${why}; ${offloadAdvice(this.iface)}`),
       );
       return;
     }
     if (verdict === 'partial-checksum') {
       this.counters.partialChecksums++;
-      this.fail(
-        new IoPcapError(
-          'offload',
-          `received a TCP segment on ${this.iface} whose checksum was left to checksum offload; ${offloadAdvice(this.iface)}`,
-        ),
-      );
+      const what = `received a TCP segment on ${this.iface} whose checksum was left to checksum offload`;
+      this.fail(new IoPcapError('offload', `${what}; ${offloadAdvice(this.iface)}`));
       return;
     }
     this.pending.push(frame);

@@ -99,15 +99,18 @@ export class RawIpDevice implements FrameDevice {
     }
     let socket: RawSocket;
     try {
-      socket = raw.createSocket({ protocol: raw.Protocol.TCP, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65_536 });
+      socket = raw.createSocket({
+        protocol: raw.Protocol.TCP,
+        addressFamily: raw.AddressFamily.IPv4,
+        bufferSize: 65_536,
+      });
       // We write whole IPv4 packets, header included (raw(7)).
       socket.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_HDRINCL, 1);
     } catch (cause) {
       const message = cause instanceof Error ? cause.message : String(cause);
       if (/not permitted|permission|EPERM|EACCES/i.test(message)) {
-        throw new IoPcapError('permission-denied', `cannot open a raw IP socket: ${message}; run as root (or with CAP_NET_RAW)`, {
-          cause,
-        });
+        const advice = 'run as root (or with CAP_NET_RAW)';
+        throw new IoPcapError('permission-denied', `cannot open a raw IP socket: ${message}; ${advice}`, { cause });
       }
       throw new IoPcapError('pcap', `cannot open a raw IP socket: ${message}`, { cause });
     }
@@ -165,13 +168,10 @@ export class RawIpDevice implements FrameDevice {
     if (verdict !== 'ok') {
       if (verdict === 'oversized') this.counters.oversized++;
       else this.counters.partialChecksums++;
-      this.fail(
-        new IoPcapError(
-          'offload',
-          `received a ${verdict === 'oversized' ? `${view.length}-byte packet above MTU ${this.mtu}` : 'segment with an unfinished checksum'}: ` +
-            'turn offloads off on the receiving interface: ethtool -K <iface> tso off gso off gro off tx off rx off',
-        ),
-      );
+      const what =
+        verdict === 'oversized' ? `a ${view.length}-byte packet above MTU ${this.mtu}` : 'a segment with an unfinished checksum';
+      const advice = 'turn offloads off on the receiving interface: ethtool -K <iface> tso off gso off gro off tx off rx off';
+      this.fail(new IoPcapError('offload', `received ${what}: ${advice}`));
       return;
     }
     this.enqueue(frame);
@@ -256,7 +256,13 @@ export interface RstSuppressionOptions {
 /** Name of the nftables table that drops the kernel's RSTs from local port `port`. */
 export const rstTableName = (port: number): string => `tcpts_rst_${port}`;
 
-function runNft(nft: string, args: string[], input?: string): Promise<{ code: number | string | null; stderr: string }> {
+interface NftOutcome {
+  /** Exit status, or the spawn error code (`ENOENT`), or null when killed. */
+  code: number | string | null;
+  stderr: string;
+}
+
+function runNft(nft: string, args: string[], input?: string): Promise<NftOutcome> {
   return new Promise((resolve) => {
     const child = execFile(nft, args, { timeout: 10_000, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
       const code = error === null ? 0 : ((error as NodeJS.ErrnoException).code ?? null);

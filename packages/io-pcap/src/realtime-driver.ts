@@ -133,7 +133,11 @@ export class PcapStack {
     if (gateway !== undefined && !sameSubnet(gateway, ip, prefixLength)) {
       throw new IoPcapError('unreachable', `gateway ${options.gateway} is outside ${options.ip}/${prefixLength}`);
     }
-    const device = PcapDevice.open({ iface: options.iface, mac, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
+    const device = PcapDevice.open({
+      iface: options.iface,
+      mac,
+      ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+    });
     let host: NetworkHost;
     try {
       host = createHost({
@@ -199,12 +203,13 @@ export class PcapStack {
         new IoPcapError('unreachable', `${ip} is outside ${this.ip}/${this.prefixLength} and no gateway is set`),
       );
     }
-    if (options.localPort !== undefined && (!Number.isInteger(options.localPort) || options.localPort < 1 || options.localPort > 65535)) {
-      return Promise.reject(new IoPcapError('invalid-address', `local port ${options.localPort} is not 1–65535`));
+    const { localPort } = options;
+    if (localPort !== undefined && (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535)) {
+      return Promise.reject(new IoPcapError('invalid-address', `local port ${localPort} is not 1–65535`));
     }
     let id: SocketId;
     try {
-      id = this.host.connect(remote, port, this.clock(), options.localPort);
+      id = this.host.connect(remote, port, this.clock(), localPort);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -214,15 +219,17 @@ export class PcapStack {
       ...(options.allowHalfOpen === undefined ? {} : { allowHalfOpen: options.allowHalfOpen }),
     });
     this.sockets.set(id, socket);
-    if (options.localPort === undefined) this.awaitingPort.push(socket);
-    else socket.learnLocalPort(options.localPort);
+    if (localPort === undefined) this.awaitingPort.push(socket);
+    else socket.learnLocalPort(localPort);
+    const { timeoutMs } = options;
     const promise = new Promise<TcpSocket>((resolve, reject) => {
       const timer =
-        options.timeoutMs === undefined
+        timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              this.settle(id, new ConnectionFailure('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${options.timeoutMs} ms`));
-            }, options.timeoutMs);
+              const failure = new ConnectionFailure('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${timeoutMs} ms`);
+              this.settle(id, failure);
+            }, timeoutMs);
       this.pending.set(id, { socket, resolve, reject, timer });
     });
     this.drain();
@@ -344,7 +351,8 @@ export class PcapStack {
         socket.hostClosed();
         this.forgetAwaitingPort(socket);
         if (this.pending.has(event.socket)) {
-          this.settle(event.socket, new ConnectionFailure('ECONNRESET', `connection to ${socket.remoteAddress}:${socket.remotePort} closed before it was established`));
+          const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+          this.settle(event.socket, new ConnectionFailure('ECONNRESET', `connection to ${remote} closed before it was established`));
         }
         return;
       }
@@ -354,7 +362,10 @@ export class PcapStack {
     }
   }
 
-  /** Rejects a pending connect and aborts its socket; the caller never sees the stream, so it ends without an error event. */
+  /**
+   * Rejects a pending connect and aborts its socket. The caller never sees
+   * that stream, so it is destroyed without an error (no unheard `error` event).
+   */
   private settle(id: SocketId, error: Error): void {
     const pending = this.pending.get(id);
     if (pending === undefined) return;
@@ -374,7 +385,9 @@ export class PcapStack {
     if (frame.length < 54 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return;
     const tcp = 14 + ((frame[14] as number) & 0x0f) * 4;
     if (frame.length < tcp + 20 || ((frame[tcp + 13] as number) & 0x12) !== 0x02) return;
-    const remoteIp = (((frame[30] as number) << 24) | ((frame[31] as number) << 16) | ((frame[32] as number) << 8) | (frame[33] as number)) >>> 0;
+    const remoteIp =
+      (((frame[30] as number) << 24) | ((frame[31] as number) << 16) | ((frame[32] as number) << 8) | (frame[33] as number)) >>>
+      0;
     const remotePort = ((frame[tcp + 2] as number) << 8) | (frame[tcp + 3] as number);
     const index = this.awaitingPort.findIndex(
       (socket) => socket.remotePort === remotePort && parseIpv4(socket.remoteAddress) === remoteIp,
