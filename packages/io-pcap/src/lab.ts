@@ -320,6 +320,10 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     await ip('-n', clientNs, 'addr', 'add', `${address(3)}/${prefixLength}`, 'dev', 'eth0');
     for (const iface of ['lo', 'br0', 'stk', 'cli']) await ip('-n', serverNs, 'link', 'set', iface, 'up');
     for (const iface of ['lo', 'eth0']) await ip('-n', clientNs, 'link', 'set', iface, 'up');
+    // libpcap warns on stderr ("no IPv4 address assigned") when it opens an interface without one.
+    // A /32 the kernel may keep, far from the addresses in use (.254), silences it; the kernel
+    // owns neither our .2 nor our MAC, so it still never answers our connections.
+    await ip('addr', 'add', `${address(254)}/32`, 'dev', clientIface);
     await ip('link', 'set', clientIface, 'up');
   } catch (error) {
     await destroy();

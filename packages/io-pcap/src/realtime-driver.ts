@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { InspectionEvent } from 'xstate';
 import {
   createHost,
   type HostEvent,
@@ -7,6 +8,7 @@ import {
   type NetworkHost,
   type SocketId,
   type TcpConfig,
+  type HostConfig,
 } from '@tcpts/core';
 import { formatIpv4, formatMac, parseIpv4, parseMac, randomLocalMac, sameSubnet } from './addresses.js';
 import { ConnectionFailure, IoPcapError } from './errors.js';
@@ -34,6 +36,10 @@ export interface PcapStackOptions {
   onEvent?: (event: HostEvent) => void;
   /** The stack stopped for good (offloads on the link, interface gone, internal error). */
   onFailure?: (error: IoPcapError) => void;
+  /** Observes every connection's XState actor: pass `createWebSocketInspector(...).inspect` for a live view. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Wraps the host, e.g. in a `RecordingHost` that saves every input for replay. */
+  wrapHost?: (host: NetworkHost, config: HostConfig) => NetworkHost;
 }
 
 export interface ConnectOptions {
@@ -140,7 +146,7 @@ export class PcapStack {
     });
     let host: NetworkHost;
     try {
-      host = createHost({
+      const config: HostConfig = {
         mac,
         ip,
         prefixLength,
@@ -150,7 +156,10 @@ export class PcapStack {
         ...(gateway === undefined ? {} : { gateway }),
         ...(options.tcp === undefined ? {} : { tcp: options.tcp }),
         ...(options.traceSegments === undefined ? {} : { traceSegments: options.traceSegments }),
-      });
+        ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+      };
+      const created = createHost(config);
+      host = options.wrapHost ? options.wrapHost(created, config) : created;
     } catch (error) {
       device.close();
       throw error;
