@@ -49,7 +49,11 @@ export type HostEvent =
       readonly remoteIp: number;
       readonly remotePort: number;
     }
-  /** Bytes delivered in order. The application calls `consume` once it has processed them. */
+  /**
+   * Bytes delivered in order. The application calls `consume` once it has processed them.
+   * The view stays valid after delivery: it points into the received frame, which the
+   * host never writes to or reuses.
+   */
   | { readonly type: 'data'; readonly socket: SocketId; readonly data: Uint8Array }
   /** The send buffer has room again after `send` accepted less than offered. */
   | { readonly type: 'writable'; readonly socket: SocketId }
@@ -125,5 +129,7 @@ export interface NetworkHost {
   abort(socket: SocketId, now: number): void;
   /** The RFC 9293 state name of a socket, or undefined once it is gone. */
   socketState(socket: SocketId): string | undefined;
+  /** Our port of a connection (ephemeral for active opens), or undefined once it is gone. */
+  localPort?(socket: SocketId): number | undefined;
   readonly stats: HostStats;
 }

@@ -152,6 +152,10 @@ export class Host implements NetworkHost {
     return this.sockets.get(socket)?.connection.state;
   }
 
+  localPort(socket: SocketId): number | undefined {
+    return this.listenerPorts.get(socket) ?? this.sockets.get(socket)?.localPort;
+  }
+
   /** The connection behind a socket, for inspection (cwnd, RTT, the machine's snapshot). */
   connectionOf(socket: SocketId): Connection | undefined {
     return this.sockets.get(socket)?.connection;
