@@ -16,6 +16,7 @@ import { decodeTcp } from '../wire/tcp.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
+import { Fifo } from './fifo.js';
 import {
   type HostConfig,
   type HostEvent,
@@ -81,10 +82,8 @@ export class Host implements NetworkHost {
   private readonly listenerPorts = new Map<SocketId, number>();
   /** Connections that may have something to send. */
   private readonly dirty = new Set<ConnectionEntry>();
-  private readonly frames: Uint8Array[] = [];
-  private framesRead = 0;
-  private readonly events: HostEvent[] = [];
-  private eventsRead = 0;
+  private readonly frames = new Fifo<Uint8Array>();
+  private readonly events = new Fifo<HostEvent>();
   private readonly arp: ArpResolver;
 
   constructor(config: HostConfig) {
@@ -113,12 +112,8 @@ export class Host implements NetworkHost {
 
   pollFrame(): Uint8Array | undefined {
     for (;;) {
-      if (this.framesRead < this.frames.length) {
-        const frame = this.frames[this.framesRead++]!;
-        if (this.framesRead === this.frames.length) {
-          this.frames.length = 0;
-          this.framesRead = 0;
-        }
+      const frame = this.frames.take();
+      if (frame) {
         this.stats.framesOut++;
         return frame;
       }
@@ -129,13 +124,7 @@ export class Host implements NetworkHost {
   }
 
   pollEvent(): HostEvent | undefined {
-    if (this.eventsRead >= this.events.length) return undefined;
-    const event = this.events[this.eventsRead++];
-    if (this.eventsRead === this.events.length) {
-      this.events.length = 0;
-      this.eventsRead = 0;
-    }
-    return event;
+    return this.events.take();
   }
 
   nextDeadline(): number | undefined {

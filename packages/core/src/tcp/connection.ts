@@ -8,6 +8,7 @@ import { Reassembler } from './reassembly.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
+import { Fifo } from '../stack/fifo.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
 import { windowScaleFor } from './window.js';
@@ -76,8 +77,7 @@ export class Connection {
 
   private readonly actor: TcpActor;
   private stateName: TcpState = 'CLOSED';
-  private readonly events: ConnectionEvent[] = [];
-  private eventsRead = 0;
+  private readonly events = new Fifo<ConnectionEvent>();
   private now = 0;
 
   // Send sequence variables (§3.3.1, Figure 3)
@@ -269,13 +269,7 @@ export class Connection {
   }
 
   pollEvent(): ConnectionEvent | undefined {
-    if (this.eventsRead >= this.events.length) return undefined;
-    const event = this.events[this.eventsRead++];
-    if (this.eventsRead === this.events.length) {
-      this.events.length = 0;
-      this.eventsRead = 0;
-    }
-    return event;
+    return this.events.take();
   }
 
   // ------------------------------------------------------------ user calls
