@@ -148,18 +148,18 @@ interface Point {
 export const FIGURE_5_LAYOUT: { readonly [state: string]: readonly Point[] } = {
   CLOSED: [
     { x: 400, y: 50 },
-    { x: 680, y: 770 },
+    { x: 690, y: 840 },
   ],
-  LISTEN: [{ x: 400, y: 160 }],
-  'SYN-RECEIVED': [{ x: 120, y: 290 }],
-  'SYN-SENT': [{ x: 680, y: 290 }],
-  ESTABLISHED: [{ x: 400, y: 410 }],
-  'FIN-WAIT-1': [{ x: 120, y: 530 }],
-  'CLOSE-WAIT': [{ x: 680, y: 530 }],
-  'FIN-WAIT-2': [{ x: 120, y: 650 }],
-  CLOSING: [{ x: 400, y: 650 }],
-  'LAST-ACK': [{ x: 680, y: 650 }],
-  'TIME-WAIT': [{ x: 400, y: 770 }],
+  LISTEN: [{ x: 400, y: 170 }],
+  'SYN-RECEIVED': [{ x: 110, y: 300 }],
+  'SYN-SENT': [{ x: 690, y: 300 }],
+  ESTABLISHED: [{ x: 400, y: 430 }],
+  'FIN-WAIT-1': [{ x: 110, y: 570 }],
+  'CLOSE-WAIT': [{ x: 690, y: 570 }],
+  'FIN-WAIT-2': [{ x: 110, y: 700 }],
+  CLOSING: [{ x: 400, y: 700 }],
+  'LAST-ACK': [{ x: 690, y: 700 }],
+  'TIME-WAIT': [{ x: 400, y: 840 }],
 };
 
 /**
@@ -168,7 +168,7 @@ export const FIGURE_5_LAYOUT: { readonly [state: string]: readonly Point[] } = {
  */
 const EXCEPTIONAL_EVENTS: ReadonlySet<string> = new Set(['RCV_RST', 'ABORT', 'TIMEOUT_USER']);
 
-const GRID_COLUMNS = [120, 400, 680];
+const GRID_COLUMNS = [110, 400, 690];
 const GRID_ROW_HEIGHT = 120;
 const BOX_HEIGHT = 40;
 const MIN_BOX_WIDTH = 132;
@@ -264,7 +264,7 @@ const curveBetween = (from: Box, to: Box, offset: number): Curve => {
 };
 
 const STRAIGHT_FIRST = [0, 40, -40, 80, -80, 120, -120, 170, -170, 230, -230];
-const BOWED_ONLY = [30, 60, 100, 140, 190, 240];
+const BOWED_ONLY = [20, 35, 55, 80, 110, 150, 200];
 
 interface Group {
   readonly key: string;
@@ -284,12 +284,13 @@ interface RoutedEdge {
 const fmt = (n: number): string => (Math.round(n * 10) / 10).toString();
 
 const routeBetween = (group: Group, boxes: readonly Box[], hasReverse: boolean, bounds: Rect): RoutedEdge => {
-  const sources = boxes.filter((b) => b.state === group.source);
+  // A state's first box is its home: arcs leave from there; further copies (CLOSED at the bottom) only receive.
+  const sources = boxes.filter((b) => b.state === group.source).slice(0, 1);
   const targets = boxes.filter((b) => b.state === group.target);
   let best: { cost: number; curve: Curve } | undefined;
   for (const from of sources) {
     for (const to of targets) {
-      const obstacles = boxes.filter((b) => b !== from && b !== to).map((b) => rectOf(b, 8));
+      const obstacles = boxes.filter((b) => b !== from && b !== to).map((b) => rectOf(b, 4));
       for (const offset of hasReverse ? BOWED_ONLY : STRAIGHT_FIRST) {
         const curve = curveBetween(from, to, offset);
         let hits = 0;
@@ -297,14 +298,19 @@ const routeBetween = (group: Group, boxes: readonly Box[], hasReverse: boolean, 
           const p = curvePoint(curve, i / 20);
           if (obstacles.some((r) => inside(p, r)) || !inside(p, bounds)) hits++;
         }
-        const cost = hits * 10_000 + Math.hypot(to.x - from.x, to.y - from.y) + Math.abs(offset) * 1.5;
+        const cost = hits * 400 + Math.hypot(to.x - from.x, to.y - from.y) + Math.abs(offset) * 1.5;
         if (!best || cost < best.cost) best = { cost, curve };
       }
     }
   }
   const curve = best!.curve;
   const d = `M${fmt(curve.start.x)},${fmt(curve.start.y)} Q${fmt(curve.control.x)},${fmt(curve.control.y)} ${fmt(curve.end.x)},${fmt(curve.end.y)}`;
-  const labelAnchors = [0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8].map((t) => curvePoint(curve, t));
+  const labelAnchors = [0, 14, -14, 28, -28].flatMap((shift) =>
+    [0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8].map((t) => {
+      const p = curvePoint(curve, t);
+      return { x: p.x, y: p.y + shift };
+    }),
+  );
   return { group, d, labelAnchors };
 };
 
@@ -360,13 +366,17 @@ interface LabelBox {
   readonly rect: Rect;
 }
 
-const placeLabel = (edge: RoutedEdge, lines: readonly string[], placed: Rect[], boxes: readonly Rect[]): Rect => {
+const outsideArea = (r: Rect, bounds: Rect): number =>
+  (r.right - r.left) * (r.bottom - r.top) - overlapArea(r, bounds);
+
+const placeLabel = (edge: RoutedEdge, lines: readonly string[], placed: Rect[], boxes: readonly Rect[], bounds: Rect): Rect => {
   const width = Math.max(...lines.map((l) => l.length)) * LABEL_CHAR_WIDTH + 8;
   const height = lines.length * LABEL_LINE_HEIGHT + 4;
   let best: { rect: Rect; overlap: number } | undefined;
   for (const anchor of edge.labelAnchors) {
     const rect = { left: anchor.x - width / 2, top: anchor.y - height / 2, right: anchor.x + width / 2, bottom: anchor.y + height / 2 };
-    const overlap = [...placed, ...boxes].reduce((sum, other) => sum + overlapArea(rect, other), 0);
+    const overlap =
+      [...placed, ...boxes].reduce((sum, other) => sum + overlapArea(rect, other), 0) + 4 * outsideArea(rect, bounds);
     if (!best || overlap < best.overlap) best = { rect, overlap };
     if (overlap === 0) break;
   }
@@ -378,7 +388,8 @@ const placeLabel = (edge: RoutedEdge, lines: readonly string[], placed: Rect[], 
  * A self-contained SVG of the machine: states in the layout of Figure 5 (a
  * grid below it for states the figure lacks), one edge per pair of states
  * with an arrowhead and the events (and guards) of its arcs. Elements carry
- * `data-state` / `data-edge` (and `data-from`, `data-to`, `data-events`) so a
+ * `data-state` / `data-edge` (and `data-from`, `data-to`, `data-events` as a
+ * JSON array) so a
  * page can restyle them by adding the classes `highlight` and `current`.
  */
 export const machineToSvg = (machine: AnyStateMachine, options: SvgOptions = {}): string => {
@@ -408,7 +419,7 @@ export const machineToSvg = (machine: AnyStateMachine, options: SvgOptions = {})
   const boxRects = boxes.map((b) => rectOf(b, 2));
   const labels: LabelBox[] = routed.map((edge) => {
     const lines = [...new Set(edge.group.arcs.map(arcLabel))];
-    return { group: edge.group, lines, rect: placeLabel(edge, lines, placed, boxRects) };
+    return { group: edge.group, lines, rect: placeLabel(edge, lines, placed, boxRects, bounds) };
   });
 
   const classes = (base: string, key: string, extra: readonly string[] = []): string =>
@@ -445,7 +456,7 @@ export const machineToSvg = (machine: AnyStateMachine, options: SvgOptions = {})
   for (const edge of routed) {
     const { group } = edge;
     const exceptional = group.arcs.every((arc) => EXCEPTIONAL_EVENTS.has(arc.event)) ? ['exceptional'] : [];
-    const events = [...new Set(group.arcs.map((arc) => arc.event))].join(' ');
+    const events = JSON.stringify([...new Set(group.arcs.map((arc) => arc.event))]);
     const description = group.arcs
       .map((arc) => `${arcLabel(arc)}${arc.actions.length > 0 ? ` / ${arc.actions.join(', ')}` : ''}`)
       .join('; ');

@@ -33,7 +33,8 @@ export type HostCall =
   | 'consume'
   | 'close'
   | 'abort'
-  | 'socketState';
+  | 'socketState'
+  | 'localPort';
 
 /** How an argument is written: bytes as a hex string, an optional number as null when absent. */
 type ArgumentKind = 'bytes' | 'number' | 'optional-number';
@@ -51,9 +52,16 @@ const SIGNATURES: { readonly [call in HostCall]: readonly ArgumentKind[] } = {
   close: ['number', 'number'],
   abort: ['number', 'number'],
   socketState: ['number'],
+  localPort: ['number'],
 };
 
-const OUTPUT_CALLS: ReadonlySet<HostCall> = new Set(['pollFrame', 'pollEvent', 'nextDeadline', 'socketState']);
+const OUTPUT_CALLS: ReadonlySet<HostCall> = new Set([
+  'pollFrame',
+  'pollEvent',
+  'nextDeadline',
+  'socketState',
+  'localPort',
+]);
 
 /** The calls that feed the host (frames, time, the application's calls), as opposed to those that read from it. */
 export const isInputCall = (call: HostCall): boolean => !OUTPUT_CALLS.has(call);
@@ -203,6 +211,10 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return this.record('socketState', [socket], () => this.inner.socketState(socket));
   }
 
+  localPort(socket: SocketId): number | undefined {
+    return this.record('localPort', [socket], () => this.inner.localPort?.(socket));
+  }
+
   private record<T>(call: HostCall, args: readonly (number | string | null)[], run: () => T): T {
     let result: T;
     try {
@@ -274,6 +286,8 @@ const invoke = (host: NetworkHost, call: HostCall, args: unknown[]): unknown => 
       return host.abort(n(0), n(1));
     case 'socketState':
       return host.socketState(n(0));
+    case 'localPort':
+      return host.localPort?.(n(0));
   }
 };
 
