@@ -14,7 +14,7 @@ export interface CongestionControl {
   /** `acked` bytes of new data were cumulatively acknowledged while not in recovery. */
   onAck(acked: number, now: number, srtt: number | undefined): void;
   /** Loss detected by duplicate ACKs or SACK: RFC 5681 §3.2 step 2 (ssthresh from flight size) and cwnd for recovery. */
-  onEnterRecovery(flightSize: number, now: number): void;
+  onEnterRecovery(flightSize: number, now: number, recovery?: RecoveryStyle): void;
   /** One more duplicate ACK during fast recovery (RFC 5681 §3.2 step 4: inflate by SMSS). */
   onRecoveryDuplicateAck(): void;
   /** Partial ACK in NewReno recovery (RFC 6582 §3.2 step 5): deflate by the amount acked, add back SMSS if ≥ SMSS. */
@@ -33,6 +33,13 @@ export interface CongestionControl {
 }
 
 export type CongestionAlgorithm = 'newreno' | 'cubic';
+
+/**
+ * How the sender recovers: NewReno's fast recovery inflates cwnd by three
+ * segments and one per duplicate (RFC 5681 §3.2); SACK recovery counts the
+ * pipe instead and starts with cwnd = ssthresh (RFC 6675 §5, step 4.2).
+ */
+export type RecoveryStyle = 'newreno' | 'sack';
 
 export function createCongestionControl(algorithm: CongestionAlgorithm, smss: number, now: number): CongestionControl {
   switch (algorithm) {

@@ -656,8 +656,8 @@ export class Connection {
     this.inRecovery = true;
     this.recover = this.sndMax;
     this.highRxt = this.sndUna;
-    this.cc.onEnterRecovery(this.flightSize, this.now);
-    this.retransmitHead = !this.sackPermitted;
+    this.cc.onEnterRecovery(this.flightSize, this.now, this.sackPermitted ? 'sack' : 'newreno');
+    this.retransmitHead = true;
     this.stats.fastRetransmits++;
   }
 
@@ -925,6 +925,19 @@ export class Connection {
 
   private nextDataSegment(): TcpSegment | undefined {
     const mss = this.sendMss;
+    if (this.retransmitHead) {
+      // Fast retransmit of the first unacknowledged segment: due whatever the window says
+      // (RFC 5681 §3.2 step 2, RFC 6675 §5 step 4.3), and only up to the first SACKed byte.
+      this.retransmitHead = false;
+      const offset = Math.max(seqDiff(this.sndUna, this.bufferSeq), 0);
+      let length = Math.min(mss, this.sendBuffer.length - offset);
+      const hole = this.sackPermitted ? this.scoreboard.holeFrom(this.sndUna) : undefined;
+      if (hole) length = Math.min(length, seqDiff(hole.end, this.sndUna));
+      if (length > 0 || this.finPendingAt(this.sndUna)) {
+        if (this.inRecovery && this.sackPermitted) this.highRxt = seqAdd(this.sndUna, Math.max(length, 0));
+        return this.dataSegment(this.sndUna, offset, Math.max(length, 0), false);
+      }
+    }
     if (this.inRecovery && this.sackPermitted) {
       const segment = this.nextSackRecoverySegment();
       if (segment !== null) return segment;
@@ -933,14 +946,6 @@ export class Connection {
     if (this.sackPermitted && seqLt(this.sndNxt, this.sndMax)) {
       const held = this.scoreboard.heldUntil(this.sndNxt);
       if (held !== undefined) this.sndNxt = held;
-    }
-    if (this.retransmitHead) {
-      this.retransmitHead = false;
-      const offset = Math.max(seqDiff(this.sndUna, this.bufferSeq), 0);
-      const length = Math.min(mss, this.sendBuffer.length - offset);
-      if (length > 0 || this.finPendingAt(this.sndUna)) {
-        return this.dataSegment(this.sndUna, offset, Math.max(length, 0), false);
-      }
     }
     const offset = seqDiff(this.sndNxt, this.bufferSeq);
     const available = this.sendBuffer.length - offset;

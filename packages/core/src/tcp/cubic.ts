@@ -1,3 +1,4 @@
+import type { RecoveryStyle } from './congestion.js';
 /**
  * CUBIC congestion control, RFC 9438. Slow start and the fast recovery steps
  * are Reno's (RFC 9438 §4.10 allows standard slow start; fast recovery is not
@@ -54,9 +55,9 @@ export class CubicCongestionControl extends NewRenoCongestionControl {
     return CUBIC_C * offset * offset * offset * this.smss + (this.windowMax ?? this.window);
   }
 
-  override onEnterRecovery(flightSize: number, now: number): void {
+  override onEnterRecovery(flightSize: number, now: number, recovery?: RecoveryStyle): void {
     this.recordCongestionEvent();
-    super.onEnterRecovery(flightSize, now);
+    super.onEnterRecovery(flightSize, now, recovery);
   }
 
   override onRetransmissionTimeout(flightSize: number, now: number, repeated = false): void {

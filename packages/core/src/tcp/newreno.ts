@@ -2,7 +2,7 @@
  * Reno congestion control (RFC 5681) with the NewReno fast recovery of
  * RFC 6582, byte-counted (RFC 3465). Windows are in bytes.
  */
-import type { CongestionControl } from './congestion.js';
+import type { CongestionControl, RecoveryStyle } from './congestion.js';
 
 /**
  * The largest window a peer can ever offer (RFC 7323 §2.3: 2^30 bytes with
@@ -57,10 +57,12 @@ export class NewRenoCongestionControl implements CongestionControl {
     }
   }
 
-  onEnterRecovery(flightSize: number, _now: number): void {
+  onEnterRecovery(flightSize: number, _now: number, recovery: RecoveryStyle = 'newreno'): void {
     this.threshold = this.reducedThreshold(flightSize);
-    // RFC 5681 §3.2 step 3: inflate by the three segments that left the network.
-    this.window = Math.min(this.threshold + 3 * this.smss, MAX_CONGESTION_WINDOW);
+    // RFC 5681 §3.2 step 3: inflate by the three segments that left the network;
+    // RFC 6675 §5 step 4.2: SACK recovery measures the pipe instead, from cwnd = ssthresh.
+    const inflation = recovery === 'sack' ? 0 : 3 * this.smss;
+    this.window = Math.min(this.threshold + inflation, MAX_CONGESTION_WINDOW);
     this.bytesAcked = 0;
   }
 
