@@ -98,7 +98,7 @@ export const transfer = (a: NetworkHost, b: NetworkHost, bytes: number, options:
   });
   b.listen(80, 0);
   const socket = a.connect(B_IP, 80, 0);
-  w.run(200);
+  for (let i = 0; i < 1000 && a.socketState(socket) !== 'ESTABLISHED' && a.socketState(socket) !== undefined; i++) w.run(1);
   const data = Uint8Array.from({ length: bytes }, (_, i) => (i * 7) % 256);
   let offset = 0;
   for (let rounds = 0; offset < data.length && rounds < 10_000; rounds++) {
