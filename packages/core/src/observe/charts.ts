@@ -160,7 +160,8 @@ export const renderTimeSequenceChart = (series: TimeSequenceSeries, duration: nu
   const dataTop = Math.max(maxOf(series.data, (d) => d.end), maxOf(series.acks, (a) => a.ack));
   const windowTop = maxOf(series.acks, (a) => a.windowEdge);
   // Keep the window in view when it is of the data's size; clip it when it would flatten the data.
-  const yMax = windowTop <= dataTop * 2 ? Math.max(dataTop, windowTop) : dataTop * 1.1;
+  const windowClipped = windowTop > dataTop * 2;
+  const yMax = windowClipped ? dataTop * 1.1 : Math.max(dataTop, windowTop);
   const f = makeFrame(options, duration, 0, yMax);
   const clipId = `${options.idPrefix ?? 'tsg-'}clip`;
   const bar = (d: { t: number; start: number; end: number }): string => {
@@ -199,6 +200,9 @@ export const renderTimeSequenceChart = (series: TimeSequenceSeries, duration: nu
     `<path class="retransmission" d="${resent}"/>`,
     '</g>',
     empty,
+    windowClipped && series.data.length > 0
+      ? `<text class="note" x="${fmt(f.right - 6)}" y="${fmt(f.top + 14)}" text-anchor="end">window edge above the plot (up to ${escapeXml(formatBytes(windowTop))})</text>`
+      : '',
     cursor(f),
     '</svg>',
   ].join('');
@@ -280,6 +284,7 @@ export const chartStyles = (scope: string): string =>
     `${scope} .chart .tick,${scope} .chart .legend{font:10px sans-serif;fill:#52525b}`,
     `${scope} .chart .axis-label{font:11px sans-serif;fill:#3f3f46}`,
     `${scope} .chart .empty{font:13px sans-serif;fill:#a1a1aa}`,
+    `${scope} .chart .note{font:11px sans-serif;fill:#a16207}`,
     `${scope} .chart path,${scope} .chart line{fill:none;stroke-width:1.2}`,
     `${scope} .chart .data{stroke:#18181b}`,
     `${scope} .chart .retransmission{stroke:#dc2626;stroke-width:2}`,
