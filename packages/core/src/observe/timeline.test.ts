@@ -162,6 +162,29 @@ describe('buildTimeline over a real transfer', () => {
 const resent = (timeline: ReturnType<typeof buildTimeline>): number =>
   timeline.steps.filter((s) => s.direction === 'out' && s.retransmission).reduce((sum, s) => sum + s.segment!.length, 0);
 
+describe('buildTimeline of the passive side', () => {
+  it('follows the forked connection from LISTEN and graphs the data it received', () => {
+    const a = createHost(configA());
+    const b = createHost(configB());
+    const observed: ObservedEvent[] = [];
+    transfer(a, b, 10_000, {
+      onEvent: (host, event) => {
+        if (host === 'b') observed.push(observeEvent(b, event));
+      },
+    });
+    const timeline = buildTimeline(observed);
+    expect(timeline.statesVisited).toEqual(['CLOSED', 'LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK']);
+    expect(timeline.finalState).toBe('CLOSED');
+    expect(timeline.localPort).toBe(80);
+    // The SYN arrives before the connection exists: the first step, in CLOSED.
+    expect(timeline.steps[0]).toMatchObject({ kind: 'segment', direction: 'in', state: 'CLOSED' });
+    expect(timeline.counts.bytesIn).toBe(10_000);
+    expect(Math.max(...timeline.received.data.map((d) => d.end))).toBe(10_002);
+    expect(timeline.received.acks[timeline.received.acks.length - 1]!.ack).toBe(10_002);
+    expect(timeline.steps.map((s) => s.summary)).toContain('accepted from port 49152');
+  });
+});
+
 describe('buildTimeline over synthetic events', () => {
   it('follows the asked socket only, and the first one by default', () => {
     const events: HostEvent[] = [
