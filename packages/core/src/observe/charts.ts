@@ -243,8 +243,11 @@ export const renderWindowChart = (metrics: readonly MetricsPoint[], duration: nu
 
 /** Smoothed RTT and the retransmission timeout over time. */
 export const renderRttChart = (metrics: readonly MetricsPoint[], duration: number, options: ChartOptions = {}): string => {
-  const top = maxOf(metrics, (m) => Math.max(m.srtt ?? 0, m.rto));
-  const f = makeFrame({ height: 240, ...options }, duration, 0, top);
+  const srttTop = maxOf(metrics, (m) => m.srtt ?? 0);
+  const rtoTop = maxOf(metrics, (m) => m.rto);
+  // The RTO's floor (200 ms or more) would flatten a LAN's SRTT to the axis: clip the RTO then.
+  const rtoClipped = srttTop > 0 && rtoTop > 4 * srttTop;
+  const f = makeFrame({ height: 240, ...options }, duration, 0, rtoClipped ? srttTop * 1.5 : Math.max(srttTop, rtoTop));
   const clipId = `${options.idPrefix ?? 'rtt-'}clip`;
   const line = (pick: (m: MetricsPoint) => number | null): string =>
     stepPath(
@@ -266,6 +269,9 @@ export const renderRttChart = (metrics: readonly MetricsPoint[], duration: numbe
     `<path class="srtt" d="${line((m) => m.srtt)}"/>`,
     '</g>',
     metrics.length === 0 ? noMetrics(f) : '',
+    rtoClipped
+      ? `<text class="note" x="${fmt(f.right - 6)}" y="${fmt(f.top + 14)}" text-anchor="end">RTO above the plot (up to ${escapeXml(formatMs(rtoTop))})</text>`
+      : '',
     cursor(f),
     '</svg>',
   ].join('');
