@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the stack needs on a fresh Debian machine with Node 20:
 # libpcap headers for the `cap` addon, iproute2/ethtool/nftables for the test
-# namespaces, a kernel HTTP peer (python3, curl), and pnpm.
+# namespaces, a kernel HTTP peer (python3, curl), Chromium for the trace page's
+# browser test, and pnpm.
 set -euo pipefail
 need=()
-for pkg in libpcap-dev iproute2 ethtool nftables python3 curl tcpdump build-essential; do
+for pkg in libpcap-dev iproute2 ethtool nftables python3 curl tcpdump build-essential chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

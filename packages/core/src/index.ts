@@ -15,3 +15,4 @@ export * from './tcp/isn.js';
 export * from './stack/host-types.js';
 export * from './stack/arp-resolver.js';
 export * from './stack/host.js';
+export * from './observe/index.js';

@@ -159,6 +159,8 @@ export class Connection {
   // Selective acknowledgments (RFC 2018) and SACK-based recovery (RFC 6675)
   private sackPermitted = false;
   private readonly scoreboard = new SackScoreboard();
+  /** cwnd − pipe at the last look during SACK recovery: what new data may use. */
+  private recoveryBudget = 0;
   /** HighRxt: everything below it was retransmitted in this recovery. */
   private highRxt = 0;
   // Timestamps (RFC 7323 §3–§5)
@@ -780,6 +782,9 @@ export class Connection {
       this.recover = this.sndMax; // RFC 6582 §3.2 step 4 analogue for timeouts
       this.duplicateAcks = 0;
       this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
+      // §3.8.1 / RFC 6298 §5.4: the earliest segment goes out now, whatever a stale or shrunken
+      // window and the sender's silly-window rule would otherwise hold back.
+      this.retransmitHead = true;
       // RFC 2018 §8: a receiver may discard what it SACKed; after a second timeout, stop trusting it.
       if (this.timeoutsInARow > 1) this.scoreboard.clear();
     }
@@ -957,7 +962,11 @@ export class Connection {
     // so that a small window still gathers the three duplicates fast retransmit needs.
     const limitedTransmit = this.inRecovery ? 0 : Math.min(this.duplicateAcks, 2) * mss;
     const window = Math.min(this.sndWnd, this.cc.cwnd + limitedTransmit);
-    const usable = window - flight;
+    // In SACK recovery the congestion window bounds the pipe, not SND.NXT − SND.UNA (RFC 6675 §5, NextSeg rule 2).
+    const usable =
+      this.inRecovery && this.sackPermitted
+        ? Math.min(this.sndWnd - flight, this.recoveryBudget)
+        : window - flight;
     if (finToSend) {
       // A FIN takes no window space worth waiting for; send it once all data is out.
       return this.dataSegment(this.sndNxt, offset, 0, true);
@@ -999,6 +1008,7 @@ export class Connection {
     }
     const pipe = outstanding - this.scoreboard.sackedBytes - lost;
     if (pipe >= this.cc.cwnd) return undefined;
+    this.recoveryBudget = this.cc.cwnd - pipe;
     if (firstHole && (unaHoleLost || this.scoreboard.sackedAbove(firstHole.end) >= lostThreshold)) {
       const length = Math.min(this.sendMss, seqDiff(firstHole.end, firstHole.start));
       const offset = seqDiff(firstHole.start, this.bufferSeq);
