@@ -10,6 +10,7 @@
 import type { HostEvent, SocketId } from '../stack/host-types.js';
 import { seqAdd, seqLt } from '../tcp/seq.js';
 import { type TcpOptions, type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
+import { formatTcpFlags, formatTcpOptions } from '../wire/describe.js';
 
 // ------------------------------------------------------------------ metrics
 
@@ -185,42 +186,14 @@ export interface Timeline {
   };
 }
 
-/** Flag names in the order people say them ("SYN,ACK", "FIN,ACK"). */
-const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [TcpFlag.SYN, 'SYN'],
-  [TcpFlag.FIN, 'FIN'],
-  [TcpFlag.RST, 'RST'],
-  [TcpFlag.PSH, 'PSH'],
-  [TcpFlag.ACK, 'ACK'],
-  [TcpFlag.URG, 'URG'],
-  [TcpFlag.ECE, 'ECE'],
-  [TcpFlag.CWR, 'CWR'],
-];
-
-export const flagNames = (flags: number): string => {
-  const names = FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
-  return names.length === 0 ? 'none' : names.join(',');
-};
-
-const optionsSummary = (options: TcpOptions): string => {
-  const parts: string[] = [];
-  if (options.mss !== undefined) parts.push(`mss ${options.mss}`);
-  if (options.windowScale !== undefined) parts.push(`ws ${options.windowScale}`);
-  if (options.sackPermitted === true) parts.push('sackOK');
-  if (options.timestamps !== undefined) parts.push('TS');
-  if (options.sack !== undefined && options.sack.length > 0) {
-    parts.push(`sack ${options.sack.map((block) => `${block.left}-${block.right}`).join(' ')}`);
-  }
-  return parts.length === 0 ? '' : ` <${parts.join(',')}>`;
-};
 
 /** `SYN seq=… ack=… win=… len=… <mss 1460,ws 7,sackOK,TS>`: absolute numbers, the window field as sent. */
 export const segmentSummary = (segment: TcpSegment): string => {
-  const fields = [flagNames(segment.flags), `seq=${segment.seq}`];
+  const fields = [formatTcpFlags(segment.flags), `seq=${segment.seq}`];
   if ((segment.flags & TcpFlag.ACK) !== 0) fields.push(`ack=${segment.ack}`);
   fields.push(`win=${segment.window}`, `len=${segment.payload.length}`);
   if ((segment.flags & TcpFlag.URG) !== 0) fields.push(`urg=${segment.urgent}`);
-  return fields.join(' ') + optionsSummary(segment.options);
+  return fields.join(' ') + formatTcpOptions(segment.options, 'presence');
 };
 
 const sequenceLength = (segment: TcpSegment): number =>
@@ -366,7 +339,7 @@ export const buildTimeline = (input: readonly (HostEvent | ObservedEvent)[], opt
     const relativeSeq = (segment.seq - senderBase) >>> 0;
     const relativeAck = hasAck && receiverBase !== undefined ? (segment.ack - receiverBase) >>> 0 : null;
     const facts: SegmentFacts = {
-      flags: flagNames(segment.flags),
+      flags: formatTcpFlags(segment.flags),
       seq: segment.seq,
       ack: segment.ack,
       window: segment.window,

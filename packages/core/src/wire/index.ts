@@ -11,3 +11,4 @@ export * from './offload.js';
 export * from './tcp.js';
 export * from './tcp-options.js';
 export * from './tcp-types.js';
+export * from './describe.js';

@@ -14,6 +14,8 @@ import {
   encodeArpFrame,
   EtherType,
   formatDecodeError,
+  formatTcpFlags as coreFormatTcpFlags,
+  formatTcpOptions,
   formatIpv4,
   IpProtocol,
 } from '@tcpts/core';
@@ -40,35 +42,12 @@ export const PREFIX_LENGTH = 24;
 
 // ---------------------------------------------------------------- frame text
 
-const FLAG_NAMES: readonly (readonly [number, string])[] = [
-  [TcpFlag.SYN, 'SYN'],
-  [TcpFlag.FIN, 'FIN'],
-  [TcpFlag.RST, 'RST'],
-  [TcpFlag.PSH, 'PSH'],
-  [TcpFlag.ACK, 'ACK'],
-  [TcpFlag.URG, 'URG'],
-  [TcpFlag.ECE, 'ECE'],
-  [TcpFlag.CWR, 'CWR'],
-];
-
 /** `SYN,ACK`, `FIN,PSH,ACK`, … in a fixed order; `none` for a segment without flags. */
-export const formatTcpFlags = (flags: number): string => {
-  const names = FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
-  return names.length > 0 ? names.join(',') : 'none';
-};
+export const formatTcpFlags = coreFormatTcpFlags;
 
 /** `SYN 49152>80 seq=… ack=… win=… len=…`, then the options present: `<mss 1460,ws 7,sackOK,ts 5/0>`. */
 export const describeSegment = (segment: TcpSegment): string => {
-  const { options } = segment;
-  const extras: string[] = [];
-  if (options.mss !== undefined) extras.push(`mss ${options.mss}`);
-  if (options.windowScale !== undefined) extras.push(`ws ${options.windowScale}`);
-  if (options.sackPermitted === true) extras.push('sackOK');
-  if (options.timestamps !== undefined) extras.push(`ts ${options.timestamps.value}/${options.timestamps.echo}`);
-  if (options.sack !== undefined && options.sack.length > 0) {
-    extras.push(`sack ${options.sack.map((block) => `${block.left}-${block.right}`).join(' ')}`);
-  }
-  const shownOptions = extras.length > 0 ? ` <${extras.join(',')}>` : '';
+  const shownOptions = formatTcpOptions(segment.options);
   return (
     `${formatTcpFlags(segment.flags)} ${segment.srcPort}>${segment.dstPort} seq=${segment.seq} ack=${segment.ack} ` +
     `win=${segment.window} len=${segment.payload.length}${shownOptions}`
