@@ -1095,7 +1095,10 @@ export class Connection {
       this.ackPoints.length = 0;
     }
     this.lastAckSent = ack;
-    if (this.timestampsOn) options = { ...options, timestamps: { value: this.tsValue(), echo: this.tsRecent } };
+    if (this.timestampsOn) {
+      const timestamps = { value: this.tsValue(), echo: this.tsRecent };
+      options = options === NO_OPTIONS ? { timestamps } : { ...options, timestamps };
+    }
     this.delayedAckAt = undefined;
     this.stats.segmentsSent++;
     this.advanceRightEdge();
