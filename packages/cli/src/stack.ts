@@ -3,7 +3,7 @@
  * written against it, io-pcap's `PcapStack` provides it, tests substitute it.
  */
 import type { Duplex } from 'node:stream';
-import type { HostEvent, TcpConfig } from '@tcpts/core';
+import type { HostConfig, HostEvent, NetworkHost, TcpConfig } from '@tcpts/core';
 
 export interface StackOpenOptions {
   readonly iface: string;
@@ -16,6 +16,10 @@ export interface StackOpenOptions {
   readonly traceSegments?: boolean;
   readonly tcp?: Partial<TcpConfig>;
   readonly onEvent?: (event: HostEvent) => void;
+  /** Observes every connection's XState actor (`--inspect`). */
+  readonly inspect?: HostConfig['inspect'];
+  /** Wraps the host the stack runs, e.g. to record it (`--record`) or keep its events (`--trace`). */
+  readonly wrapHost?: (host: NetworkHost, config: HostConfig) => NetworkHost;
 }
 
 export interface ConnectOptions {
