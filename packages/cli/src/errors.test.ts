@@ -65,7 +65,8 @@ describe('failureFromStackOpen', () => {
 describe('exitCodeHelp', () => {
   it('documents every exit code once', () => {
     const documented = exitCodeHelp.map(([code]) => code).sort((a, b) => a - b);
-    const defined = Object.values(ExitCode).sort((a, b) => a - b);
+    // Some codes have a meaning per command (1: unsupported protocol for fetch, a difference for replay).
+    const defined = [...new Set(Object.values(ExitCode))].sort((a, b) => a - b);
     expect(documented).toEqual(defined);
   });
 });

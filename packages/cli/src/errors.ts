@@ -5,6 +5,8 @@
 export const ExitCode = {
   ok: 0,
   unsupportedProtocol: 1,
+  /** `tcpts replay`: the replayed host did not do what the recorded one did. */
+  replayDiffers: 1,
   usage: 2,
   malformedUrl: 3,
   couldNotResolveHost: 6,
@@ -28,15 +30,15 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** One line per code, for `--help`. */
 export const exitCodeHelp: ReadonlyArray<readonly [ExitCodeValue, string]> = [
   [ExitCode.ok, 'success (also for an unfollowed redirect: its Location is printed)'],
-  [ExitCode.unsupportedProtocol, 'unsupported protocol (only http: is spoken)'],
-  [ExitCode.usage, 'usage error (bad or missing option)'],
+  [ExitCode.unsupportedProtocol, 'unsupported protocol (only http: is spoken); for replay: the run differs from its recording'],
+  [ExitCode.usage, 'usage error (bad or missing option; for replay: a file that is not a recording)'],
   [ExitCode.malformedUrl, 'malformed URL'],
   [ExitCode.couldNotResolveHost, 'could not resolve host'],
   [ExitCode.couldNotConnect, 'failed to connect (refused, unreachable, link could not be opened)'],
   [ExitCode.weirdServerReply, 'malformed HTTP response'],
   [ExitCode.partialTransfer, 'partial transfer: the connection closed before the whole body arrived'],
   [ExitCode.httpError, 'HTTP status >= 400, only with -f/--fail'],
-  [ExitCode.writeError, 'could not write the output'],
+  [ExitCode.writeError, 'could not write the output (the body, --trace, --record, diagram -o)'],
   [ExitCode.timeout, 'timed out (--timeout, --max-time, or retransmissions exhausted)'],
   [ExitCode.tooManyRedirects, 'more than 5 redirects with -L'],
   [ExitCode.emptyReply, 'the server closed without sending anything'],

@@ -21,6 +21,7 @@ import type { FetchStack, OpenStack, StackOpenOptions } from './stack.js';
 import { sameSubnet, type SystemProbe } from './system.js';
 import { formatHostEvent } from './trace.js';
 import { parseFetchUrl, resolveLocation, resolveTarget, type FetchTarget, type LookupIPv4 } from './url.js';
+import { FetchWatch } from './watch.js';
 
 export interface FetchOptions {
   readonly url: string;
@@ -44,6 +45,12 @@ export interface FetchOptions {
   readonly maxTimeMs: number;
   /** --cc: congestion control of our sender. */
   readonly congestion?: CongestionAlgorithm;
+  /** --inspect: the XState inspector's WebSocket URL. */
+  readonly inspectUrl?: string;
+  /** --trace: write the connection's HTML trace page here at the end. */
+  readonly tracePath?: string;
+  /** --record: write the host's recording here at the end. */
+  readonly recordPath?: string;
 }
 
 export interface CliIo {
@@ -152,6 +159,7 @@ class FetchRun {
   private readonly line: (text: string) => void;
   private readonly output: OutputSink;
   private readonly cancellation: Cancellation;
+  private readonly watch: FetchWatch;
   private stack: FetchStack | undefined;
   private iface = '';
   private pendingStack: Promise<FetchStack> | undefined;
@@ -175,10 +183,20 @@ class FetchRun {
     this.cancellation.onCancel((failure) => {
       for (const socket of this.sockets) socket.destroy(failure);
     });
+    this.watch = new FetchWatch(
+      {
+        title: `tcpts fetch ${options.url}`,
+        ...(options.inspectUrl === undefined ? {} : { inspectUrl: options.inspectUrl }),
+        ...(options.tracePath === undefined ? {} : { tracePath: options.tracePath }),
+        ...(options.recordPath === undefined ? {} : { recordPath: options.recordPath }),
+      },
+      this.line,
+    );
   }
 
   async run(): Promise<number> {
     let failure: CliFailure | undefined;
+    this.watch.start();
     try {
       await this.cancellation.race(this.fetchAll());
     } catch (error) {
@@ -190,11 +208,11 @@ class FetchRun {
       failure ??= writeFailure;
       await this.closeStack();
     }
-    if (failure !== undefined) {
-      this.line(`tcpts: ${failure.message}`);
-      return failure.exitCode;
-    }
-    return ExitCode.ok;
+    // After the stack is closed, so the trace and the recording end with its last RST.
+    const watchFailures = await this.watch.finish();
+    const reported = failure === undefined ? watchFailures : [failure, ...watchFailures];
+    for (const each of reported) this.line(`tcpts: ${each.message}`);
+    return reported[0]?.exitCode ?? ExitCode.ok;
   }
 
   private async fetchAll(): Promise<void> {
@@ -255,6 +273,7 @@ class FetchRun {
       ...(prefixLength === undefined ? {} : { prefixLength }),
       ...(gateway === undefined ? {} : { gateway }),
       ...(options.congestion === undefined ? {} : { tcp: { congestion: options.congestion } }),
+      ...this.watch.stackOptions(),
       ...(options.verbose
         ? {
             traceSegments: true,

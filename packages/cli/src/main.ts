@@ -8,8 +8,11 @@ import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { demoCommand, type DemoDependencies } from './demo.js';
+import { DIAGRAM_FORMATS, diagramCommand, type DiagramFormat } from './diagram.js';
 import { ExitCode, exitCodeHelp } from './errors.js';
 import { fetchCommand, type CliIo, type FetchDependencies } from './fetch.js';
+import { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector.js';
+import { replayCommand } from './replay.js';
 import { openPcapStack } from './stack.js';
 import { systemProbe } from './system.js';
 import { systemLookup } from './url.js';
@@ -63,6 +66,18 @@ interface FetchCommandOptions {
   timeout: number;
   maxTime: number;
   cc?: 'newreno' | 'cubic';
+  inspect?: string;
+  trace?: string;
+  record?: string;
+}
+
+interface ReplayCommandOptions {
+  trace?: string;
+}
+
+interface DiagramCommandOptions {
+  format: DiagramFormat;
+  output?: string;
 }
 
 interface DemoCommandOptions {
@@ -110,6 +125,16 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
         'cubic',
       ]),
     )
+    .addOption(
+      new Option(
+        '--inspect [url]',
+        `show each connection's state machine live in the XState inspector listening at [url] (default ${DEFAULT_INSPECTOR_URL})`,
+      )
+        .preset(DEFAULT_INSPECTOR_URL)
+        .argParser(parseInspectorUrl),
+    )
+    .option('--trace <file>', 'write an HTML page to step through the connection (states, segments, cwnd and RTT) to <file>')
+    .option('--record <file>', 'record every call into the stack to <file> (JSON lines), for `tcpts replay`')
     .addHelpText('after', exitCodeText())
     .action(async (url: string, options: FetchCommandOptions) => {
       setExitCode(
@@ -130,6 +155,9 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
             ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
             ...(options.output === undefined ? {} : { output: options.output }),
             ...(options.cc === undefined ? {} : { congestion: options.cc }),
+            ...(options.inspect === undefined ? {} : { inspectUrl: options.inspect }),
+            ...(options.trace === undefined ? {} : { tracePath: options.trace }),
+            ...(options.record === undefined ? {} : { recordPath: options.record }),
           },
           io,
           deps,
@@ -149,6 +177,33 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
     .option('--keep', 'keep the temporary directory (the lab is always removed)')
     .action(async (options: DemoCommandOptions) => {
       setExitCode(await demoCommand({ megabytes: options.megabytes, keepFiles: options.keep === true }, io, deps.demo));
+    });
+
+  program
+    .command('replay')
+    .description(
+      'Replay a recording made by `fetch --record` on a fresh host and check that every result is the same as recorded',
+    )
+    .argument('<file>', 'the recording')
+    .option('--trace <file>', "write the replayed connection's HTML trace page to <file>")
+    .addHelpText(
+      'after',
+      '\nExit codes:\n    0  identical\n    1  different (the first difference is printed)\n' +
+        '    2  the file cannot be read or is not a recording\n   23  the trace page could not be written\n',
+    )
+    .action(async (file: string, options: ReplayCommandOptions) => {
+      setExitCode(await replayCommand({ file, ...(options.trace === undefined ? {} : { tracePath: options.trace }) }, io));
+    });
+
+  program
+    .command('diagram')
+    .description("Print the TCP connection state machine's diagram, drawn from the machine itself")
+    .addOption(new Option('--format <format>', 'mermaid, Graphviz dot, or a standalone svg').choices(DIAGRAM_FORMATS).default('mermaid'))
+    .option('-o, --output <file>', 'write the diagram to <file> instead of stdout')
+    .action(async (options: DiagramCommandOptions) => {
+      setExitCode(
+        await diagramCommand({ format: options.format, ...(options.output === undefined ? {} : { output: options.output }) }, io),
+      );
     });
 
   return program;
