@@ -7,3 +7,15 @@ export * from './url.js';
 export type { FetchStack, OpenStack, StackOpenOptions, ConnectOptions } from './stack.js';
 export { openPcapStack } from './stack.js';
 export { formatHostEvent, formatSegment, formatFlags, formatOptions } from './trace.js';
+export { diagramCommand, renderDiagram, DIAGRAM_FORMATS, type DiagramFormat, type DiagramOptions } from './diagram.js';
+export { replayCommand, countRecording, describeDifference, type ReplayOptions, type RecordingCounts } from './replay.js';
+export {
+  openInspector,
+  parseInspectorUrl,
+  DEFAULT_INSPECTOR_URL,
+  type LiveInspector,
+  type InspectObserver,
+  type InspectorLimits,
+} from './inspector.js';
+export { FetchWatch, writeRecording, tracePageOf, type WatchOptions } from './watch.js';
+export { ObservingHost, tracedSocket } from './observing-host.js';

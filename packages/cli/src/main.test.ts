@@ -523,3 +523,87 @@ describe('the fetched file', () => {
     expect(existsSync(file)).toBe(false);
   });
 });
+
+describe('tcpts fetch, watched (stand-in stack)', () => {
+  const expectOneLine = (stderr: string, pattern: RegExp): void => {
+    expect(stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    expect(stderr).toMatch(pattern);
+  };
+
+  /** A loopback port nothing listens on. */
+  const closedPort = async (): Promise<number> => {
+    const { server, url } = await rawServer(() => undefined);
+    await closeServer(server);
+    return Number(new URL(url).port);
+  };
+
+  it('asks the stack for nothing more on a plain fetch', async () => {
+    const deps = dependencies();
+    await runCli(['fetch', `${httpUrl}/hello`, ...baseArgs], deps);
+    const opened = deps.stack.opened[0]!;
+    expect(opened.traceSegments).toBeUndefined();
+    expect(opened.inspect).toBeUndefined();
+    expect(opened.wrapHost).toBeUndefined();
+  });
+
+  it('hands the stack the observer, segment events and a host wrapper for --inspect, --trace and --record', async () => {
+    const deps = dependencies();
+    const port = await closedPort();
+    const trace = join(workDir, 'watched.html');
+    const record = join(workDir, 'watched.jsonl');
+    const result = await runCli(
+      ['fetch', `${httpUrl}/hello`, ...baseArgs, `--inspect=ws://127.0.0.1:${port}`, '--trace', trace, '--record', record],
+      deps,
+    );
+    const opened = deps.stack.opened[0]!;
+    expect(typeof opened.inspect).toBe('function');
+    expect(opened.traceSegments).toBe(true);
+    expect(typeof opened.wrapHost).toBe('function');
+    // This stack never calls wrapHost: there is no host to record, and the run says so.
+    expect(result.code).toBe(ExitCode.writeError);
+    expect(result.stdout.toString()).toBe('hello\n');
+    expect(existsSync(trace)).toBe(true);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^tcpts: warning: cannot reach the inspector at ws://127\\.0\\.0\\.1:${port} .*ECONNREFUSED.*; going on without it$`)),
+      `tcpts: Nothing recorded to ${record}: the stack was never opened`,
+    ]);
+  });
+
+  it('fetches with one warning when the inspector is not there', async () => {
+    const port = await closedPort();
+    const result = await runCli(['fetch', `${httpUrl}/hello`, ...baseArgs, `--inspect=ws://127.0.0.1:${port}`]);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(result.stdout.toString()).toBe('hello\n');
+    expectOneLine(result.stderr, /^tcpts: warning: cannot reach the inspector/);
+  });
+
+  it('takes --inspect with no value after the page URL, and refuses a page URL as its value', async () => {
+    const deps = dependencies();
+    await runCli(['fetch', `${httpUrl}/hello`, ...baseArgs, '--inspect'], deps);
+    expect(typeof deps.stack.opened[0]?.inspect).toBe('function');
+    const swallowed = await runCli(['fetch', '--inspect', `${httpUrl}/hello`, ...baseArgs]);
+    expect(swallowed.code).toBe(ExitCode.usage);
+    expect(swallowed.stderr).toMatch(/--inspect=ws:\/\/HOST:PORT/);
+  });
+
+  it('reports the fetch failure first, then what could not be recorded', async () => {
+    const deps = dependencies({
+      openStack: () => Promise.reject(Object.assign(new Error('cannot'), { code: 'permission-denied' })),
+    });
+    const record = join(workDir, 'never.jsonl');
+    const result = await runCli(['fetch', `${httpUrl}/hello`, ...baseArgs, '--record', record], deps);
+    expect(result.code).toBe(ExitCode.permissionDenied);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/CAP_NET_RAW/);
+    expect(lines[1]).toBe(`tcpts: Nothing recorded to ${record}: the stack was never opened`);
+    expect(existsSync(record)).toBe(false);
+  });
+
+  it('exits 23 when the trace page cannot be written, after a good fetch', async () => {
+    const result = await runCli(['fetch', `${httpUrl}/hello`, ...baseArgs, '--trace', join(workDir, 'no', 'such', 'dir.html')]);
+    expect(result.code).toBe(ExitCode.writeError);
+    expect(result.stdout.toString()).toBe('hello\n');
+    expectOneLine(result.stderr, /^tcpts: Failed writing the trace to .*dir\.html: ENOENT/);
+  });
+});
