@@ -196,7 +196,6 @@ class FetchRun {
 
   async run(): Promise<number> {
     let failure: CliFailure | undefined;
-    this.watch.start();
     try {
       await this.cancellation.race(this.fetchAll());
     } catch (error) {
@@ -266,6 +265,8 @@ class FetchRun {
       (await deps.system.addressesOf(iface)).find((a) => sameSubnet(a.address, options.ip, a.prefixLength))?.prefixLength;
     const gateway = options.gateway ?? (route !== undefined && route.iface === iface ? route.gateway : undefined);
     const mac = options.mac ?? randomLocalMac();
+    // Connected only with a stack to watch: a run that fails before has nothing to show.
+    this.watch.start();
     const openOptions: StackOpenOptions = {
       iface,
       ip: options.ip,

@@ -586,6 +586,13 @@ describe('tcpts fetch, watched (stand-in stack)', () => {
     expect(swallowed.stderr).toMatch(/--inspect=ws:\/\/HOST:PORT/);
   });
 
+  it('does not contact the inspector when the run fails before it has a stack', async () => {
+    const port = await closedPort();
+    const result = await runCli(['fetch', 'ftp://server.test/', ...baseArgs, `--inspect=ws://127.0.0.1:${port}`]);
+    expect(result.code).toBe(ExitCode.unsupportedProtocol);
+    expectOneLine(result.stderr, /^tcpts: .*ftp/);
+  });
+
   it('reports the fetch failure first, then what could not be recorded', async () => {
     const deps = dependencies({
       openStack: () => Promise.reject(Object.assign(new Error('cannot'), { code: 'permission-denied' })),

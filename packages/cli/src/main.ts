@@ -66,7 +66,8 @@ interface FetchCommandOptions {
   timeout: number;
   maxTime: number;
   cc?: 'newreno' | 'cubic';
-  inspect?: string;
+  /** `true` when given without a URL. */
+  inspect?: string | true;
   trace?: string;
   record?: string;
 }
@@ -129,9 +130,7 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
       new Option(
         '--inspect [url]',
         `show each connection's state machine live in the XState inspector listening at [url] (default ${DEFAULT_INSPECTOR_URL})`,
-      )
-        .preset(DEFAULT_INSPECTOR_URL)
-        .argParser(parseInspectorUrl),
+      ).argParser(parseInspectorUrl),
     )
     .option('--trace <file>', 'write an HTML page to step through the connection (states, segments, cwnd and RTT) to <file>')
     .option('--record <file>', 'record every call into the stack to <file> (JSON lines), for `tcpts replay`')
@@ -155,7 +154,9 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
             ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
             ...(options.output === undefined ? {} : { output: options.output }),
             ...(options.cc === undefined ? {} : { congestion: options.cc }),
-            ...(options.inspect === undefined ? {} : { inspectUrl: options.inspect }),
+            ...(options.inspect === undefined
+              ? {}
+              : { inspectUrl: options.inspect === true ? DEFAULT_INSPECTOR_URL : options.inspect }),
             ...(options.trace === undefined ? {} : { tracePath: options.trace }),
             ...(options.record === undefined ? {} : { recordPath: options.record }),
           },
