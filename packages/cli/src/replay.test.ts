@@ -100,6 +100,32 @@ describe('tcpts replay', () => {
     );
   });
 
+  it('shows the recorded and the replayed value of any other difference', async () => {
+    const index = recording.steps.findIndex(
+      (step) => step.call === 'socketState' && 'returned' in step.outcome && step.outcome.returned === 'ESTABLISHED',
+    );
+    expect(index).toBeGreaterThanOrEqual(0);
+    const changed: Recording = {
+      ...recording,
+      steps: recording.steps.map((s, i) => (i === index ? { ...s, outcome: { returned: 'CLOSING' } } : s)),
+    };
+    const asLines = join(dir, 'state.jsonl');
+    writeFileSync(asLines, serializeRecording(changed));
+    const result = await runCli(['replay', asLines]);
+    expect(result.code).toBe(ExitCode.replayDiffers);
+    expect(result.stdout).toBe(
+      `different at step ${index + 1} (line ${index + 2}, socketState): a different result\n` +
+        '  recorded: {"returned":"CLOSING"}\n' +
+        '  replayed: {"returned":"ESTABLISHED"}\n',
+    );
+    // The same data as one JSON document: steps are still named, lines are not.
+    const asDocument = join(dir, 'state.json');
+    writeFileSync(asDocument, JSON.stringify(changed));
+    const whole = await runCli(['replay', asDocument]);
+    expect(whole.code).toBe(ExitCode.replayDiffers);
+    expect(whole.stdout.split('\n')[0]).toBe(`different at step ${index + 1} (socketState): a different result`);
+  });
+
   it('exits 2 with one line for a file that is not a recording', async () => {
     const cases: Array<readonly [string, RegExp]> = [
       ['not json at all\n', /line 1: not JSON/],

@@ -42,15 +42,18 @@ const SHOWN_CHARS = 160;
 const shorten = (text: string): string =>
   text.length <= SHOWN_CHARS ? text : `${text.slice(0, SHOWN_CHARS)}… (${text.length - SHOWN_CHARS} more characters)`;
 
-/** The first difference as lines for stdout; steps count from 1, and step n is line n + 1 of a JSON-lines file. */
-export const describeDifference = (difference: ReplayDifference): string[] => {
+/**
+ * The first difference as lines for stdout. Steps count from 1; in a
+ * JSON-lines file (`jsonLines`) step n is line n + 1, after the header.
+ */
+export const describeDifference = (difference: ReplayDifference, jsonLines = true): string[] => {
   if (difference.step < 0) {
     return [`different: the recorded configuration no longer makes a host: ${shorten(difference.actual)}`];
   }
   const step = difference.step + 1;
   const what = difference.detail ?? 'a different result';
   return [
-    `different at step ${step} (line ${step + 1}, ${difference.call}): ${what}`,
+    `different at step ${step} (${jsonLines ? `line ${step + 1}, ` : ''}${difference.call}): ${what}`,
     `  recorded: ${shorten(difference.expected)}`,
     `  replayed: ${shorten(difference.actual)}`,
   ];
@@ -58,7 +61,17 @@ export const describeDifference = (difference: ReplayDifference): string[] => {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-const readRecording = async (file: string): Promise<Recording> => {
+/** `parseRecording` takes one JSON document as well as JSON lines; only the lines have line numbers worth naming. */
+const isJsonLines = (text: string): boolean => {
+  try {
+    const whole: unknown = JSON.parse(text);
+    return !(typeof whole === 'object' && whole !== null && Array.isArray((whole as { steps?: unknown }).steps));
+  } catch {
+    return true;
+  }
+};
+
+const readRecording = async (file: string): Promise<{ recording: Recording; jsonLines: boolean }> => {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -67,7 +80,7 @@ const readRecording = async (file: string): Promise<Recording> => {
   }
   const parsed = parseRecording(text);
   if (parsed._tag === 'Left') throw new CliFailure(ExitCode.usage, `${file} is not a recording: ${parsed.left}`);
-  return parsed.right;
+  return { recording: parsed.right, jsonLines: isJsonLines(text) };
 };
 
 export const replayCommand = async (options: ReplayOptions, io: CliIo): Promise<number> => {
@@ -75,8 +88,9 @@ export const replayCommand = async (options: ReplayOptions, io: CliIo): Promise<
     stream.write(`${text}\n`);
   };
   let recording: Recording;
+  let jsonLines: boolean;
   try {
-    recording = await readRecording(options.file);
+    ({ recording, jsonLines } = await readRecording(options.file));
   } catch (error) {
     const failure = error instanceof CliFailure ? error : new CliFailure(ExitCode.usage, messageOf(error));
     print(io.stderr, `tcpts: ${failure.message}`);
@@ -90,7 +104,7 @@ export const replayCommand = async (options: ReplayOptions, io: CliIo): Promise<
     const counts = countRecording(recording);
     print(io.stdout, `identical: ${counts.steps} steps, ${counts.frames} frames, ${counts.events} events`);
   } else {
-    for (const text of describeDifference(result.firstDifference!)) print(io.stdout, text);
+    for (const text of describeDifference(result.firstDifference!, jsonLines)) print(io.stdout, text);
     exitCode = ExitCode.replayDiffers;
   }
 
