@@ -71,7 +71,7 @@ const firstOf = (socket: WebSocket, events: readonly string[], ms: number): Prom
     for (const event of events) socket.once(event, done);
   });
 
-/** The adapter `createInspector` sends through: one WebSocket, one attempt. */
+/** The adapter `createInspector` sends through (it needs only `start` and `send`): one WebSocket, one attempt. */
 class InspectorLink {
   private socket: WebSocket | undefined;
   private readonly queued: string[] = [];
@@ -120,10 +120,6 @@ class InspectorLink {
     }
     this.queued.push(text);
     if (this.queued.length > this.limits.backlog) this.queued.shift();
-  }
-
-  stop(): void {
-    // The package calls this from `inspector.stop()`; the bounded, awaited close is `close()`.
   }
 
   async close(): Promise<void> {
@@ -177,7 +173,7 @@ export const openInspector = (
       (stopped ??= (async () => {
         // The package hands each event over on a zero-delay timer: let the last ones through first.
         await new Promise((resolve) => setTimeout(resolve, 0));
-        inspector.stop();
+        // Not `inspector.stop()`: the link's own close is the one that waits, within bounds.
         await link.close().catch(() => undefined);
       })()),
   };

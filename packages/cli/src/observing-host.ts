@@ -16,7 +16,7 @@ import {
 } from '@tcpts/core';
 
 /** Bound on kept events, so a long transfer cannot exhaust memory; the earliest are the ones kept. */
-export const MAX_OBSERVED_EVENTS = 2_000_000;
+export const MAX_OBSERVED_EVENTS = 1_000_000;
 
 const isMetricsProvider = (host: NetworkHost): host is NetworkHost & MetricsProvider =>
   typeof (host as Partial<MetricsProvider>).connectionOf === 'function';
