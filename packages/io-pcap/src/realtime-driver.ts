@@ -95,6 +95,8 @@ export class PcapStack {
   private readonly onEvent: ((event: HostEvent) => void) | undefined;
   private readonly onFailure: ((error: IoPcapError) => void) | undefined;
   private readonly sockets = new Map<SocketId, TcpSocket>();
+  /** Every connection opened, until the host forgets it: `close` lets the closing ones finish. */
+  private readonly opened = new Set<SocketId>();
   private readonly pending = new Map<SocketId, PendingConnect>();
   /** Sockets whose local port is read from their SYN as it leaves. */
   private readonly awaitingPort: TcpSocket[] = [];
@@ -228,6 +230,7 @@ export class PcapStack {
       ...(options.allowHalfOpen === undefined ? {} : { allowHalfOpen: options.allowHalfOpen }),
     });
     this.sockets.set(id, socket);
+    this.opened.add(id);
     if (localPort === undefined) this.awaitingPort.push(socket);
     else socket.learnLocalPort(localPort);
     const { timeoutMs } = options;
@@ -251,9 +254,28 @@ export class PcapStack {
   }
 
   /** Aborts every connection (RST where one is due), closes the device and clears the timer. */
-  async close(): Promise<void> {
+  /**
+   * Closes the stack. Connections whose FIN is still unacknowledged (FIN-WAIT-1,
+   * CLOSING, LAST-ACK) get up to `lingerMs` to finish, so the peer sees a clean
+   * close rather than silence; what is left then is aborted.
+   */
+  async close(lingerMs = 1000): Promise<void> {
     if (this.closed) return;
-    this.shutDown(undefined);
+    const until = this.clock() + lingerMs;
+    while (!this.closed && this.clock() < until && this.closingConnections() > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (!this.closed) this.shutDown(undefined);
+  }
+
+  private closingConnections(): number {
+    let closing = 0;
+    for (const id of [...this.opened]) {
+      const state = this.host.socketState(id);
+      if (state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK') closing++;
+      else if (state === undefined || state === 'CLOSED') this.opened.delete(id);
+    }
+    return closing;
   }
 
   // ---- input ----
