@@ -29,7 +29,7 @@ describe('trace', () => {
       window: 65160,
       options: { mss: 1460, sackPermitted: true, timestamps: { value: 5, echo: 7 }, windowScale: 7 },
     });
-    expect(formatSegment('in', synAck)).toBe('< SYN,ACK seq=9 ack=1235 win=65160 <mss 1460,sackOK,ts 5 7,ws 7>');
+    expect(formatSegment('in', synAck)).toBe('< SYN,ACK seq=9 ack=1235 win=65160 <mss 1460,ws 7,sackOK,ts 5/7>');
   });
 
   it('shows the payload length and SACK blocks', () => {

@@ -1,34 +1,18 @@
 /** Readable one-line renderings of stack events for `-v`, in the spirit of `curl -v` and tcpdump. */
-import { TcpFlag, type HostEvent, type TcpOptions, type TcpSegment } from '@tcpts/core';
+import {
+  formatTcpFlags,
+  formatTcpOptions,
+  TcpFlag,
+  type HostEvent,
+  type TcpOptions,
+  type TcpSegment,
+} from '@tcpts/core';
 
-/** Flag names in the order people say them ("SYN,ACK", "FIN,ACK"). */
-const flagOrder: ReadonlyArray<readonly [number, string]> = [
-  [TcpFlag.SYN, 'SYN'],
-  [TcpFlag.FIN, 'FIN'],
-  [TcpFlag.RST, 'RST'],
-  [TcpFlag.PSH, 'PSH'],
-  [TcpFlag.ACK, 'ACK'],
-  [TcpFlag.URG, 'URG'],
-  [TcpFlag.ECE, 'ECE'],
-  [TcpFlag.CWR, 'CWR'],
-];
+/** `SYN,ACK`, `FIN,ACK`, …; `none` without flags. */
+export const formatFlags = formatTcpFlags;
 
-export const formatFlags = (flags: number): string => {
-  const names = flagOrder.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
-  return names.length === 0 ? 'none' : names.join(',');
-};
-
-export const formatOptions = (options: TcpOptions): string => {
-  const parts: string[] = [];
-  if (options.mss !== undefined) parts.push(`mss ${options.mss}`);
-  if (options.sackPermitted === true) parts.push('sackOK');
-  if (options.timestamps !== undefined) parts.push(`ts ${options.timestamps.value} ${options.timestamps.echo}`);
-  if (options.windowScale !== undefined) parts.push(`ws ${options.windowScale}`);
-  if (options.sack !== undefined && options.sack.length > 0) {
-    parts.push(`sack ${options.sack.map((b) => `${b.left}-${b.right}`).join(' ')}`);
-  }
-  return parts.length === 0 ? '' : ` <${parts.join(',')}>`;
-};
+/** The options present as ` <mss 1460,ws 7,sackOK,ts 5/0>`, or '' without options. */
+export const formatOptions = (options: TcpOptions): string => formatTcpOptions(options);
 
 /** `> SYN seq=… win=… <mss 1460,ws 7>`: `>` for what we send, `<` for what we receive. */
 export const formatSegment = (direction: 'in' | 'out', segment: TcpSegment): string => {
