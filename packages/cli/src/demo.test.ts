@@ -6,8 +6,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { captureIo } from './testing/run-cli.js';
 import { demoCheckFailed, demoCommand, type DemoDependencies, type DemoLab } from './demo.js';
 import { ExitCode } from './errors.js';
 
@@ -71,18 +71,13 @@ const runDemo = async (
   deps: Partial<DemoDependencies>,
   signal?: AbortSignal,
 ): Promise<{ code: number; stdout: string; stderr: string }> => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const captured = captureIo(signal);
   const code = await demoCommand(
     { megabytes: 1, keepFiles: false },
-    signal === undefined ? { stdout, stderr } : { stdout, stderr, signal },
+    captured.io,
     { isRoot: () => true, hasLocalInterface: () => true, tempRoot: scriptDir, ...deps },
   );
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return { code, stdout: captured.stdout().toString('utf8'), stderr: captured.stderr() };
 };
 
 /** The temporary directory the demo made, known from what it asked the lab to serve. */

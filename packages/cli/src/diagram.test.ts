@@ -6,23 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { machineGraph, tcpMachine, TCP_STATES } from '@tcpts/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from './errors.js';
-import { run } from './main.js';
+import { runCli } from './testing/run-cli.js';
 
-const runCli = async (argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await run(argv, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpts-diagram-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

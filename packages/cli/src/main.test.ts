@@ -12,7 +12,7 @@ import { PassThrough, Writable, type Duplex } from 'node:stream';
 import { TcpFlag } from '@tcpts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from './errors.js';
-import type { CliIo } from './fetch.js';
+import { captureIo } from './testing/run-cli.js';
 import { run, type RunDependencies } from './main.js';
 import type { FetchStack, StackOpenOptions } from './stack.js';
 import type { SystemProbe } from './system.js';
@@ -98,15 +98,9 @@ const dependencies = (overrides: Partial<RunDependencies> = {}): RunDependencies
 
 /** Runs the CLI with captured stdout/stderr; stdout is always drained so back-pressure never stalls the run. */
 const runCli = async (argv: readonly string[], deps: RunDependencies = dependencies(), signal?: AbortSignal): Promise<Captured> => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const io: CliIo = signal === undefined ? { stdout, stderr } : { stdout, stderr, signal };
-  const code = await run(argv, io, deps);
-  return { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
+  const captured = captureIo(signal);
+  const code = await run(argv, captured.io, deps);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 };
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');

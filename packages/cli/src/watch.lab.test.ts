@@ -9,12 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createLab, type Lab } from '@tcpts/io-pcap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ExitCode } from './errors.js';
-import { run } from './main.js';
+import { type Captured, runCli } from './testing/run-cli.js';
 
 const HTTP_PORT = 8080;
 /** Nothing listens here: the kernel answers with RST. */
@@ -23,22 +22,6 @@ const CLOSED_PORT = 8082;
 let lab: Lab;
 let dir: string;
 
-interface Captured {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const runCli = async (argv: readonly string[]): Promise<Captured> => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await run(argv, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-};
 
 const pageUrl = (port: number, path: string): string => `http://${lab.serverIp}:${port}/${path}`;
 
