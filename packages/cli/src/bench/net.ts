@@ -64,7 +64,7 @@ async function oursDownload(lab: Lab, url: string, out: string): Promise<number>
     lab.stackIp,
     '-o',
     out,
-    '-v',
+    '--stats',
   ]);
   const summary = parseTransferSummary(stderr);
   if (code !== 0 || !summary) throw new Error(`our fetch failed (exit ${code}): ${stderr.slice(-500)}`);

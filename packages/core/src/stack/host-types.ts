@@ -29,7 +29,7 @@ export interface HostConfig {
   readonly mtu?: number;
   /** Secret for RFC 6528 initial sequence numbers: an input, so runs replay. */
   readonly isnSecret: Uint8Array;
-  /** First ephemeral port tried for active opens (49152–65535 by default). */
+  /** First ephemeral port tried for active opens; by default one in 49152–65535 derived from the secret (RFC 6056). */
   readonly ephemeralPortStart?: number;
   readonly tcp?: Partial<TcpConfig>;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */

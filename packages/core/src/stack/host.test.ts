@@ -76,3 +76,23 @@ describe('Host', () => {
     expect(b.stats.resetsSent).toBe(1);
   });
 });
+
+describe('ephemeral ports (RFC 6056)', () => {
+  it('start where the secret says, so two runs of a program do not reuse the same 4-tuple', () => {
+    const ports = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const secretOfRun = Uint8Array.from({ length: 16 }, (_, j) => (i * 37 + j * 11) & 0xff);
+      const host = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secretOfRun });
+      const socket = host.connect(B_IP, 80, 0);
+      const port = host.localPort(socket)!;
+      expect(port).toBeGreaterThanOrEqual(49152);
+      expect(port).toBeLessThanOrEqual(65535);
+      ports.add(port);
+    }
+    expect(ports.size).toBeGreaterThan(15);
+    // The same secret gives the same port: runs replay.
+    const again = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const first = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    expect(again.localPort(again.connect(B_IP, 80, 0))).toBe(first.localPort(first.connect(B_IP, 80, 0)));
+  });
+});

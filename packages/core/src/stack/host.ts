@@ -104,7 +104,7 @@ export class Host implements NetworkHost {
     this.isnSecret = config.isnSecret;
     this.traceSegments = config.traceSegments ?? false;
     this.inspect = config.inspect;
-    this.nextEphemeralPort = config.ephemeralPortStart ?? 49152;
+    this.nextEphemeralPort = config.ephemeralPortStart ?? randomizedPortStart(config.isnSecret);
     this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
   }
 
@@ -525,3 +525,18 @@ export class Host implements NetworkHost {
 }
 
 export const createHost = (config: HostConfig): Host => new Host(config);
+
+const EPHEMERAL_LOW = 49152;
+const EPHEMERAL_COUNT = 65536 - EPHEMERAL_LOW;
+
+/**
+ * Where the search for a free ephemeral port starts: derived from the secret
+ * (RFC 6056 §3.3 asks for unpredictable ports), so that two runs of a program
+ * do not both start at 49152 and meet the first run's connection still in
+ * TIME-WAIT at the server, which costs a SYN retransmission.
+ */
+function randomizedPortStart(secret: Uint8Array): number {
+  let mix = 0;
+  for (let i = 0; i < secret.length; i++) mix = (Math.imul(mix, 31) + secret[i]!) >>> 0;
+  return EPHEMERAL_LOW + (mix % EPHEMERAL_COUNT);
+}

@@ -210,6 +210,6 @@ describe('transfer over a faulty link', () => {
     expect(message).toContain('"seed":77');
     expect(message).toContain('error:timed-out');
     expect(message).toMatch(/simulation seed 77, virtual time [\d.]+ ms/);
-    expect(message).toMatch(/\n +\d+\.\d{3} ms a→b SYN 49152>5001 seq=\d+ ack=0 win=\d+ len=0 <mss 1460,ws \d+.*> \[lost\]/);
+    expect(message).toMatch(/\n +\d+\.\d{3} ms a→b SYN \d+>5001 seq=\d+ ack=0 win=\d+ len=0 <mss 1460,ws \d+.*> \[lost\]/);
   });
 });
