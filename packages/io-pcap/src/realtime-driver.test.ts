@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { HostEvent, HostStats, NetworkHost, SocketId } from '@tcpts/core';
+import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIpv4 } from './addresses.js';
 import { IoPcapError } from './errors.js';
@@ -12,14 +12,7 @@ import { PcapStack } from './realtime-driver.js';
  * `onFrame`, so tests drive the host the way the network would.
  */
 class FakeHost implements NetworkHost {
-  readonly stats: HostStats = {
-    framesIn: 0,
-    framesOut: 0,
-    dropped: new Map(),
-    arpRepliesSent: 0,
-    echoRepliesSent: 0,
-    resetsSent: 0,
-  };
+  readonly stats: HostStats = emptyHostStats();
   readonly calls: string[] = [];
   readonly sent: number[] = [];
   consumed = 0;

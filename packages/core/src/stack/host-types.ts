@@ -92,6 +92,16 @@ export interface HostStats {
   resetsSent: number;
 }
 
+/** Counters at zero, for a new host (or a stand-in in tests). */
+export const emptyHostStats = (): HostStats => ({
+  framesIn: 0,
+  framesOut: 0,
+  dropped: new Map(),
+  arpRepliesSent: 0,
+  echoRepliesSent: 0,
+  resetsSent: 0,
+});
+
 /** Misuse of the host's API by the application (not a network event). */
 export class StackError extends Error {
   constructor(

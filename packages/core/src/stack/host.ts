@@ -18,6 +18,7 @@ import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
 import { Fifo } from './fifo.js';
 import {
+  emptyHostStats,
   type HostConfig,
   type HostEvent,
   type HostStats,
@@ -52,14 +53,7 @@ interface ConnectionEntry {
  * by their 4-tuple. Pure and sans-I/O: the adapters feed it frames and time.
  */
 export class Host implements NetworkHost {
-  readonly stats: HostStats = {
-    framesIn: 0,
-    framesOut: 0,
-    dropped: new Map(),
-    arpRepliesSent: 0,
-    echoRepliesSent: 0,
-    resetsSent: 0,
-  };
+  readonly stats: HostStats = emptyHostStats();
 
   private readonly mac: number;
   private readonly ip: number;

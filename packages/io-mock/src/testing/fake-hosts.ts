@@ -1,4 +1,4 @@
-import type { HostEvent, HostStats, NetworkHost, SocketId } from '@tcpts/core';
+import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
 import { buildEthernetFrame, readMac } from '../ethernet.js';
 
 /**
@@ -6,14 +6,7 @@ import { buildEthernetFrame, readMac } from '../ethernet.js';
  * real stack: they move frames and keep timers but have no sockets.
  */
 
-const emptyStats = (): HostStats => ({
-  framesIn: 0,
-  framesOut: 0,
-  dropped: new Map(),
-  arpRepliesSent: 0,
-  echoRepliesSent: 0,
-  resetsSent: 0,
-});
+const emptyStats = emptyHostStats;
 
 /** Misuse of a fake host's API; plain Error so tests need no runtime import of the core. */
 export class ToyMisuse extends Error {

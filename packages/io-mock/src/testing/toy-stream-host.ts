@@ -1,4 +1,4 @@
-import type { HostEvent, HostStats, NetworkHost, SocketId } from '@tcpts/core';
+import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
 import { buildEthernetFrame, readMac } from '../ethernet.js';
 import { ToyMisuse } from './fake-hosts.js';
 
@@ -42,14 +42,7 @@ interface ToyConnection {
 }
 
 export class ToyStreamHost implements NetworkHost {
-  readonly stats: HostStats = {
-    framesIn: 0,
-    framesOut: 0,
-    dropped: new Map(),
-    arpRepliesSent: 0,
-    echoRepliesSent: 0,
-    resetsSent: 0,
-  };
+  readonly stats: HostStats = emptyHostStats();
   readonly mac: number;
   /** Largest number of unconsumed bytes ever held (for window tests). */
   maxUnconsumed = 0;
