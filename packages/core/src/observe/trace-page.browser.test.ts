@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHost } from '../stack/host.js';
-import { configA, configB, transfer } from './testing/two-hosts.js';
+import { lossyTransferTimeline } from './testing/two-hosts.js';
 import { decodePng, distinctColours, pixelAt } from './testing/png.js';
-import { type ObservedEvent, type Timeline, buildTimeline, observeEvent } from './timeline.js';
+import type { Timeline } from './timeline.js';
 import { renderTracePage } from './trace-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -28,18 +27,7 @@ const CHROMIUM_ARGS = [
 /** The fill of the current state's box in the diagram (diagram.ts). */
 const CURRENT_STATE_FILL = '#1d4ed8';
 
-const transferTimeline = (): Timeline => {
-  const a = createHost(configA({ tcp: { msl: 300 } }));
-  const b = createHost(configB());
-  const observed: ObservedEvent[] = [];
-  transfer(a, b, 40_000, {
-    dropFromA: new Set([10, 11]),
-    onEvent: (host, event) => {
-      if (host === 'a') observed.push(observeEvent(a, event));
-    },
-  });
-  return buildTimeline(observed);
-};
+const transferTimeline = (): Timeline => lossyTransferTimeline({ tcp: { msl: 300 } });
 
 describe('the trace page in Chromium', () => {
   const timeline = transferTimeline();

@@ -1,27 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHost } from '../stack/host.js';
 import type { HostEvent } from '../stack/host-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { niceTicks } from './charts.js';
 import { traceClient } from './page/client.js';
-import { configA, configB, transfer } from './testing/two-hosts.js';
+import { lossyTransferTimeline } from './testing/two-hosts.js';
 import { xmlProblem } from './testing/xml-check.js';
-import { type ObservedEvent, type Timeline, buildTimeline, observeEvent } from './timeline.js';
+import { type Timeline, buildTimeline } from './timeline.js';
 import { jsonForScript, renderTracePage } from './trace-page.js';
 
-const transferTimeline = (): Timeline => {
-  const a = createHost(configA());
-  const b = createHost(configB());
-  const observed: ObservedEvent[] = [];
-  transfer(a, b, 40_000, {
-    dropFromA: new Set([10, 11]),
-    onEvent: (host, event) => {
-      if (host === 'a') observed.push(observeEvent(a, event));
-    },
-  });
-  return buildTimeline(observed);
-};
+const transferTimeline = (): Timeline => lossyTransferTimeline();
 
 const embeddedJson = (page: string): unknown => {
   const match = /<script type="application\/json" id="trace-data">([\s\S]*?)<\/script>/.exec(page);

@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import type { LinkFaults } from '../faults.js';
 import type { MockSocket } from '../socket.js';
-import { IP_B, createPair, describeRun, firstDifference, patternBytes } from './testing.js';
+import { IP_B, createPair, describeRun, firstDifference, patternBytes, fastCheckReplay } from './testing.js';
 
 /**
  * Congestion control invariants over whole transfers between two hosts of the
@@ -314,15 +314,6 @@ const congestionCase: fc.Arbitrary<CongestionCase> = fc.record({
   seed: fc.integer({ min: 0, max: 0x7fff_ffff }),
 });
 
-/** `FC_SEED` (and `FC_PATH`) replay a run that fast-check reported. */
-const replay = (): { seed?: number; path?: string } => {
-  const seed = process.env['FC_SEED'];
-  const path = process.env['FC_PATH'];
-  return {
-    ...(seed !== undefined ? { seed: Number(seed) } : {}),
-    ...(path !== undefined ? { path } : {}),
-  };
-};
 
 describe('congestion control invariants over a faulty link', () => {
   it('for any loss up to 10%, reordering, delay, bottleneck, seed and both algorithms: bytes intact, windows within the RFCs', () => {
@@ -333,7 +324,7 @@ describe('congestion control invariants over a faulty link', () => {
         expect(watch.acksChecked).toBeGreaterThan(0);
         expect(watch.sendsChecked).toBeGreaterThan(0);
       }),
-      { numRuns: 100, ...replay() },
+      { numRuns: 100, ...fastCheckReplay() },
     );
   });
 

@@ -261,3 +261,13 @@ export const tracedSegments = (entries: readonly TraceEntry[]): TracedSegment[] 
   }
   return segments;
 };
+
+/** fast-check parameters from `FC_SEED` (and `FC_PATH`): replay a run that fast-check reported. */
+export const fastCheckReplay = (): { seed?: number; path?: string } => {
+  const seed = process.env['FC_SEED'];
+  const path = process.env['FC_PATH'];
+  return {
+    ...(seed !== undefined ? { seed: Number(seed) } : {}),
+    ...(path !== undefined ? { path } : {}),
+  };
+};

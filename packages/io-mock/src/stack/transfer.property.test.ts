@@ -3,7 +3,7 @@ import { type HostEvent, TcpFlag } from '@tcpts/core';
 import { describe, expect, it } from 'vitest';
 import type { LinkFaults } from '../faults.js';
 import type { MockSocket } from '../socket.js';
-import { IP_B, createPair, describeRun, firstDifference, patternBytes, tracedSegments } from './testing.js';
+import { IP_B, createPair, describeRun, firstDifference, patternBytes, tracedSegments, fastCheckReplay } from './testing.js';
 
 /**
  * For any payloads in both directions, any mix of faults within bounds and any
@@ -167,15 +167,6 @@ const transferCase: fc.Arbitrary<TransferCase> = fc.record({
   seed: fc.integer({ min: 0, max: 0x7fff_ffff }),
 });
 
-/** `FC_SEED` (and `FC_PATH`) replay a run that fast-check reported. */
-const replay = (): { seed?: number; path?: string } => {
-  const seed = process.env['FC_SEED'];
-  const path = process.env['FC_PATH'];
-  return {
-    ...(seed !== undefined ? { seed: Number(seed) } : {}),
-    ...(path !== undefined ? { path } : {}),
-  };
-};
 
 describe('transfer over a faulty link', () => {
   it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults and seed', () => {
@@ -183,7 +174,7 @@ describe('transfer over a faulty link', () => {
       fc.property(transferCase, (c) => {
         runTransfer(c);
       }),
-      { numRuns: 60, ...replay() },
+      { numRuns: 60, ...fastCheckReplay() },
     );
   });
 

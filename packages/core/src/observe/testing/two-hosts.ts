@@ -2,7 +2,9 @@
  * Two hosts on a perfect wire with a virtual clock, for the tests of this
  * folder: a connection from A to a listener on B, a transfer, and a close.
  */
+import { createHost } from '../../stack/host.js';
 import type { HostConfig, HostEvent, NetworkHost, SocketId } from '../../stack/host-types.js';
+import { type ObservedEvent, type Timeline, buildTimeline, observeEvent } from '../timeline.js';
 
 export const A_IP = 0xc6120001; // 198.18.0.1
 export const B_IP = 0xc6120002; // 198.18.0.2
@@ -108,4 +110,21 @@ export const transfer = (a: NetworkHost, b: NetworkHost, bytes: number, options:
   a.close(socket, w.now());
   w.run();
   return { socket, wire: w };
+};
+
+/**
+ * The timeline of A's side of a 40 kB transfer whose 10th and 11th segments
+ * from A are lost: a small run with retransmissions, for the trace page tests.
+ */
+export const lossyTransferTimeline = (overridesA: Partial<HostConfig> = {}): Timeline => {
+  const a = createHost(configA(overridesA));
+  const b = createHost(configB());
+  const observed: ObservedEvent[] = [];
+  transfer(a, b, 40_000, {
+    dropFromA: new Set([10, 11]),
+    onEvent: (host, event) => {
+      if (host === 'a') observed.push(observeEvent(a, event));
+    },
+  });
+  return buildTimeline(observed);
 };
