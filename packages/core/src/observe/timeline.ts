@@ -9,7 +9,7 @@
  */
 import type { HostEvent, SocketId } from '../stack/host-types.js';
 import { seqAdd, seqLt } from '../tcp/seq.js';
-import { type TcpOptions, type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
+import { type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
 import { formatTcpFlags, formatTcpOptions } from '../wire/describe.js';
 
 // ------------------------------------------------------------------ metrics

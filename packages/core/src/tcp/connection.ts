@@ -459,7 +459,7 @@ export class Connection {
       this.acknowledge(seg.ack);
       this.fire('RCV_SYN_ACK');
       // Continue with the text and FIN of the segment (sixth step onwards).
-      this.processText(seg, seqAdd(seg.seq, 1), seg.payload);
+      this.processText(seqAdd(seg.seq, 1), seg.payload);
       this.processFin(seg);
     } else {
       // Simultaneous open (§3.5): our SYN is answered with SYN,ACK once the peer's SYN is seen.
@@ -535,7 +535,7 @@ export class Connection {
 
     // Sixth (URG) is not implemented: urgent data is delivered inline (RFC 6093 §5).
     // Seventh: segment text.
-    this.processText(seg, seg.seq, seg.payload);
+    this.processText(seg.seq, seg.payload);
     // Eighth: FIN.
     this.processFin(seg);
   }
@@ -680,7 +680,7 @@ export class Connection {
   }
 
   /** The seventh step: in-order text is delivered, early text is kept for reassembly. */
-  private processText(seg: TcpSegment, seq: number, payload: Uint8Array): void {
+  private processText(seq: number, payload: Uint8Array): void {
     if (payload.length === 0) return;
     const state = this.stateName;
     if (state !== 'ESTABLISHED' && state !== 'FIN-WAIT-1' && state !== 'FIN-WAIT-2') return;

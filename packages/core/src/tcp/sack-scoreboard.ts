@@ -1,5 +1,5 @@
 import type { SackBlock } from '../wire/tcp-types.js';
-import { seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 
 /**
  * The sender's record of what the peer reported with SACK (RFC 2018, and the
@@ -123,5 +123,3 @@ export class SackScoreboard {
     return this.ranges.map((r) => ({ ...r }));
   }
 }
-
-export const isSeqInRange = (seq: number, start: number, end: number): boolean => seqGe(seq, start) && seqLt(seq, end);

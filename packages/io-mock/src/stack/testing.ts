@@ -4,7 +4,6 @@ import {
   type HostConfig,
   type TcpConfig,
   type TcpSegment,
-  TcpFlag,
   createHost,
   decodeArp,
   decodeEthernet,
