@@ -113,14 +113,25 @@ describe('Simulation', () => {
     ]);
   });
 
-  it('hands the receiver the very frame the sender produced (no copy on the fast path)', () => {
-    const sim = new Simulation({ seed: 1, faults: { delay: 1, jitter: 1, loss: 0 } });
-    const frame = numberedFrame(MAC_B, MAC_A, 1);
-    sim.addHost(new ScriptedHost(MAC_A, [{ at: 0, frame }]), MAC_A);
+  it('hands frames over in one receive buffer that is overwritten after each, as a capture device does', () => {
+    const sim = new Simulation({ seed: 1, faults: { delay: 1 } });
+    const sent = [numberedFrame(MAC_B, MAC_A, 1), numberedFrame(MAC_B, MAC_A, 2)];
+    const untouched = sent.map((frame) => frame.slice());
+    sim.addHost(new ScriptedHost(MAC_A, [{ at: 0, frame: sent[0]! }, { at: 1, frame: sent[1]! }]), MAC_A);
     const receiver = new ScriptedHost(MAC_B);
+    const views: Uint8Array[] = [];
+    const receive = receiver.receiveFrame.bind(receiver);
+    receiver.receiveFrame = (frame, now) => {
+      views.push(frame);
+      receive(frame, now);
+    };
     sim.addHost(receiver, MAC_B);
     sim.run({ maxTime: 10 });
-    expect(receiver.received[0]!.frame).toBe(frame);
+    expect(receiver.receivedNumbers()).toEqual([1, 2]);
+    expect(views).toHaveLength(2);
+    expect(views[0]!.buffer).toBe(views[1]!.buffer);
+    expect(views.every((view) => view.every((byte) => byte === 0xa5))).toBe(true);
+    expect(sent).toEqual(untouched);
   });
 
   it('broadcasts to every other host', () => {

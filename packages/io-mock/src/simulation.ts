@@ -53,6 +53,9 @@ type SimEvent =
   | { readonly kind: 'task'; readonly run: () => void };
 
 const DEFAULT_MAX_STEPS = 10_000_000;
+/** The receive buffer frames are handed over in, and what it is overwritten with after each. */
+const DEVICE_BUFFER_SIZE = 65_536;
+const SCRIBBLE = 0xa5;
 const DEFAULT_MAX_STEPS_PER_INSTANT = 1_000_000;
 /** A host still producing frames and events after this many in one drain is assumed to loop forever. */
 const MAX_OUTPUTS_PER_DRAIN = 10_000_000;
@@ -78,6 +81,7 @@ export class Simulation implements SimContext {
   private readonly maxStepsPerInstant: number;
   private instant = Number.NaN;
   private stepsThisInstant = 0;
+  private deviceBuffer = new Uint8Array(DEVICE_BUFFER_SIZE);
 
   constructor(options: SimulationOptions) {
     this.seed = normalizeSeed(options.seed);
@@ -183,6 +187,20 @@ export class Simulation implements SimContext {
     return true;
   }
 
+  /**
+   * Hands `frame` to its host the way a capture device does: as a view of one
+   * receive buffer that the next frame overwrites. The buffer is scribbled over
+   * right after the call, so a host that kept a view of a frame it was given
+   * (rather than a copy) sees garbage, and the transfer tests fail.
+   */
+  private receiveThroughDeviceBuffer(to: SimHost, frame: Uint8Array, now: number): void {
+    if (frame.length > this.deviceBuffer.length) this.deviceBuffer = new Uint8Array(frame.length);
+    const view = this.deviceBuffer.subarray(0, frame.length);
+    view.set(frame);
+    to.host.receiveFrame(view, now);
+    view.fill(SCRIBBLE);
+  }
+
   private stepAt(time: number): void {
     this.clock.advanceTo(time);
     const now = this.now;
@@ -197,7 +215,7 @@ export class Simulation implements SimContext {
       const event = this.queue.pop()!.item;
       if (event.kind === 'frame') {
         event.to.framesReceived++;
-        event.to.host.receiveFrame(event.frame, now);
+        this.receiveThroughDeviceBuffer(event.to, event.frame, now);
       } else {
         event.run();
       }

@@ -51,8 +51,8 @@ export type HostEvent =
     }
   /**
    * Bytes delivered in order. The application calls `consume` once it has processed them.
-   * The view stays valid after delivery: it points into the received frame, which the
-   * host never writes to or reuses.
+   * The view stays valid after delivery: it is a copy, which the host never writes to
+   * again. Text of several segments comes as one event when nothing else came between.
    */
   | { readonly type: 'data'; readonly socket: SocketId; readonly data: Uint8Array }
   /** The send buffer has room again after `send` accepted less than offered. */
@@ -119,6 +119,7 @@ export class StackError extends Error {
  * Adapters (io-mock, io-pcap) only move frames and read clocks.
  */
 export interface NetworkHost {
+  /** Takes one received frame. The host keeps nothing of `frame`: the caller may reuse the buffer as soon as this returns. */
   receiveFrame(frame: Uint8Array, now: number): void;
   /** Runs every timer whose deadline is ≤ now. */
   advanceTime(now: number): void;

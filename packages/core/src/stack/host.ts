@@ -16,6 +16,7 @@ import { decodeTcp } from '../wire/tcp.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
+import { DeliveryBuffer } from './delivery-buffer.js';
 import { Fifo } from './fifo.js';
 import {
   emptyHostStats,
@@ -78,6 +79,8 @@ export class Host implements NetworkHost {
   private readonly dirty = new Set<ConnectionEntry>();
   private readonly frames = new Fifo<Uint8Array>();
   private readonly events = new Fifo<HostEvent>();
+  /** Received text not yet reported, per socket: reported as late as possible, so bursts coalesce. */
+  private readonly delivering = new Map<SocketId, DeliveryBuffer>();
   private readonly arp: ArpResolver;
 
   constructor(config: HostConfig) {
@@ -118,7 +121,7 @@ export class Host implements NetworkHost {
   }
 
   pollEvent(): HostEvent | undefined {
-    return this.events.take();
+    return this.events.take() ?? this.takeDelivered();
   }
 
   nextDeadline(): number | undefined {
@@ -198,7 +201,7 @@ export class Host implements NetworkHost {
     if (port !== undefined) {
       this.listenerPorts.delete(socket);
       this.listeners.delete(port);
-      this.events.push({ type: 'closed', socket });
+      this.pushEvent({ type: 'closed', socket });
       return;
     }
     const entry = this.sockets.get(socket);
@@ -340,11 +343,11 @@ export class Host implements NetworkHost {
   private unreachable(nextHopIp: number): void {
     for (const entry of [...this.sockets.values()]) {
       if (entry.nextHopIp !== nextHopIp || entry.nextHopMac !== undefined) continue;
-      if (entry.announced) this.events.push({ type: 'error', socket: entry.id, error: 'unreachable' });
+      if (entry.announced) this.pushEvent({ type: 'error', socket: entry.id, error: 'unreachable' });
       entry.connection.abort(this.now);
       entry.connection.pollSegment(this.now); // the RST has nowhere to go
       this.remove(entry);
-      if (entry.announced) this.events.push({ type: 'closed', socket: entry.id });
+      if (entry.announced) this.pushEvent({ type: 'closed', socket: entry.id });
     }
   }
 
@@ -375,13 +378,13 @@ export class Host implements NetworkHost {
     switch (event.type) {
       case 'state':
         if (entry.announced || this.traceSegments) {
-          this.events.push({ type: 'state', socket, from: event.from, to: event.to, at: this.now });
+          this.pushEvent({ type: 'state', socket, from: event.from, to: event.to, at: this.now });
         }
         return;
       case 'connected':
         if (entry.listener !== undefined && !entry.announced) {
           entry.announced = true;
-          this.events.push({
+          this.pushEvent({
             type: 'accepted',
             listener: entry.listener,
             socket,
@@ -389,23 +392,23 @@ export class Host implements NetworkHost {
             remotePort: entry.remotePort,
           });
         }
-        this.events.push({ type: 'connected', socket });
+        this.pushEvent({ type: 'connected', socket });
         return;
       case 'closed':
         this.remove(entry);
-        if (entry.announced) this.events.push({ type: 'closed', socket });
+        if (entry.announced) this.pushEvent({ type: 'closed', socket });
         return;
       case 'error':
-        if (entry.announced) this.events.push({ type: 'error', socket, error: event.error });
+        if (entry.announced) this.pushEvent({ type: 'error', socket, error: event.error });
         return;
       case 'data':
-        this.events.push({ type: 'data', socket, data: event.data });
+        this.deliver(socket, event.data);
         return;
       case 'writable':
-        this.events.push({ type: 'writable', socket });
+        this.pushEvent({ type: 'writable', socket });
         return;
       case 'peer-closed':
-        this.events.push({ type: 'peer-closed', socket });
+        this.pushEvent({ type: 'peer-closed', socket });
         return;
     }
   }
@@ -416,7 +419,7 @@ export class Host implements NetworkHost {
     const key = `${c.congestionWindow}/${c.slowStartThreshold}/${srtt === undefined ? '' : Math.round(srtt)}`;
     if (key === entry.reportedCongestion || !c.isSynchronizedState) return;
     entry.reportedCongestion = key;
-    this.events.push({
+    this.pushEvent({
       type: 'congestion',
       socket: entry.id,
       cwnd: c.congestionWindow,
@@ -428,7 +431,43 @@ export class Host implements NetworkHost {
   }
 
   private trace(entry: ConnectionEntry, direction: 'in' | 'out', segment: TcpSegment): void {
-    if (this.traceSegments) this.events.push({ type: 'segment', socket: entry.id, direction, segment, at: this.now });
+    if (!this.traceSegments) return;
+    // A received payload is a view of the caller's frame, which may be reused once `receiveFrame` returns.
+    const kept = direction === 'in' && segment.payload.length > 0 ? { ...segment, payload: new Uint8Array(segment.payload) } : segment;
+    this.pushEvent({ type: 'segment', socket: entry.id, direction, segment: kept, at: this.now });
+  }
+
+  /** Copies received text out of the frame; it is reported by `pollEvent` once nothing else is queued. */
+  private deliver(socket: SocketId, data: Uint8Array): void {
+    let buffer = this.delivering.get(socket);
+    if (buffer === undefined) {
+      buffer = new DeliveryBuffer();
+      this.delivering.set(socket, buffer);
+    }
+    buffer.append(data);
+  }
+
+  private takeDelivered(): HostEvent | undefined {
+    for (const [socket, buffer] of this.delivering) {
+      const data = buffer.take();
+      if (buffer.isEmpty) this.delivering.delete(socket);
+      if (data !== undefined) return { type: 'data', socket, data };
+    }
+    return undefined;
+  }
+
+  /** Queues an event; text received before it on the same socket is reported first. */
+  private pushEvent(event: HostEvent): void {
+    if (this.delivering.size > 0 && 'socket' in event) {
+      const buffer = this.delivering.get(event.socket);
+      if (buffer !== undefined) {
+        this.delivering.delete(event.socket);
+        for (let data = buffer.take(); data !== undefined; data = buffer.take()) {
+          this.events.push({ type: 'data', socket: event.socket, data });
+        }
+      }
+    }
+    this.events.push(event);
   }
 
   private addConnection(

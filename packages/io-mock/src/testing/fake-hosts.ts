@@ -39,7 +39,8 @@ export abstract class FakeHost implements NetworkHost {
 
   receiveFrame(frame: Uint8Array, now: number): void {
     this.stats.framesIn++;
-    this.onFrame(frame, now);
+    // The caller may reuse the buffer once this returns (see `NetworkHost`): stand-ins keep a copy.
+    this.onFrame(frame.slice(), now);
   }
 
   protected abstract onFrame(frame: Uint8Array, now: number): void;

@@ -66,8 +66,10 @@ export class ToyStreamHost implements NetworkHost {
     this.segmentSize = options.segmentSize ?? 1000;
   }
 
-  receiveFrame(frame: Uint8Array, _now: number): void {
+  receiveFrame(received: Uint8Array, _now: number): void {
     this.stats.framesIn++;
+    // The caller may reuse the buffer once this returns (see `NetworkHost`): payloads are handed on, so copy.
+    const frame = received.slice();
     if (frame.length < HEADER + 9 || frame[12] !== ETHERTYPE_TOY >> 8 || frame[13] !== (ETHERTYPE_TOY & 0xff)) {
       this.stats.dropped.set('not-toy', (this.stats.dropped.get('not-toy') ?? 0) + 1);
       return;
