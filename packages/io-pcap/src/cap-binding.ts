@@ -65,9 +65,11 @@ export class Capture {
    * `listener` gets each frame as a view of the shared buffer, valid only
    * during the call: the addon overwrites it with the next frame.
    */
-  onFrame(listener: (view: Buffer, truncated: boolean) => void): void {
+  onFrame(listener: (view: Uint8Array, truncated: boolean) => void): void {
     this.handle.on('packet', (bytes, truncated) => {
-      if (this.frameBuffer !== undefined) listener(this.frameBuffer.subarray(0, bytes), truncated);
+      const buffer = this.frameBuffer;
+      // A plain Uint8Array, not a Buffer, whose `slice` would be another view rather than a copy.
+      if (buffer !== undefined) listener(new Uint8Array(buffer.buffer, buffer.byteOffset, bytes), truncated);
     });
   }
 

@@ -13,8 +13,16 @@ export interface DeviceCounters {
 }
 
 export interface FrameReceiver {
-  /** Every frame read in one turn of the event loop, in arrival order; each is the receiver's to keep. */
-  frames(batch: readonly Uint8Array[]): void;
+  /**
+   * One received frame, in arrival order. It is valid only during the call: the
+   * device reads the next frame into the same buffer (the host copies what it keeps).
+   */
+  frame(bytes: Uint8Array): void;
+  /**
+   * The frames of one read are all in; the receiver answers them now, so that
+   * a burst of segments is acknowledged together. Called once after each burst.
+   */
+  endOfBurst(): void;
   /** The device cannot go on (offloads on, interface gone); it delivers nothing after this. */
   failure(error: IoPcapError): void;
 }

@@ -44,14 +44,21 @@ function arpRequest(senderMac: number, senderIp: string, targetIp: string): Uint
 class Collector implements FrameReceiver {
   readonly batches: Uint8Array[][] = [];
   failures: IoPcapError[] = [];
+  private burst: Uint8Array[] = [];
   private waiters: { predicate: () => boolean; resolve: () => void }[] = [];
 
   get all(): Uint8Array[] {
     return this.batches.flat();
   }
 
-  frames(batch: readonly Uint8Array[]): void {
-    this.batches.push([...batch]);
+  frame(bytes: Uint8Array): void {
+    // Valid only during the call: keep a copy.
+    this.burst.push(bytes.slice());
+  }
+
+  endOfBurst(): void {
+    this.batches.push(this.burst);
+    this.burst = [];
     this.check();
   }
 
@@ -99,7 +106,7 @@ describe('PcapDevice in a lab', () => {
     await lab.destroy();
   });
 
-  it('sends a hand-made ARP request and captures the kernel reply, copied out of the capture buffer', async () => {
+  it('sends a hand-made ARP request and captures the kernel reply', async () => {
     const device = PcapDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
     const collector = new Collector();
     device.start(collector);
@@ -116,11 +123,6 @@ describe('PcapDevice in a lab', () => {
       expect([...frame.subarray(38, 42)]).toEqual(ipBytes(lab.stackIp));
       expect(device.counters.framesSent).toBe(1);
       expect(device.counters.framesReceived).toBeGreaterThanOrEqual(1);
-      // Frames handed on must not be views of the addon's reused buffer: later frames leave them intact.
-      const before = [...frame];
-      device.send(arpRequest(OUR_MAC, lab.stackIp, lab.clientKernelIp));
-      await collector.until(() => collector.all.some(isArpReplyFrom(lab.clientKernelIp)), 3_000);
-      expect([...frame]).toEqual(before);
     } finally {
       device.close();
     }

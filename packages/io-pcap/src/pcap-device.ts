@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { allocateBytes } from '@tcpts/core';
 import { formatMac } from './addresses.js';
 import { Capture, listInterfaces } from './cap-binding.js';
 import { IoPcapError } from './errors.js';
@@ -73,15 +72,15 @@ export function closeCapturesOn(iface: string, reason: string): number {
  *
  * libpcap does not show us the frames we inject, but it does show the kernel's
  * own outgoing frames, so the filter keeps only frames addressed to our MAC
- * and broadcasts. The addon reuses one receive buffer: every frame is copied
- * before it is handed on. Frames read in one poll callback are delivered as
- * one batch from `setImmediate`, which runs right after the poll phase.
+ * and broadcasts. The addon reads every frame into one buffer, and the
+ * receiver gets it there, without a copy: the host copies only the text it
+ * delivers. The end of a burst (all frames of one poll callback) is signalled
+ * from `setImmediate`, which runs right after the poll phase.
  */
 export class PcapDevice implements FrameDevice {
   readonly counters: DeviceCounters = emptyCounters();
   private receiver: FrameReceiver | undefined;
-  private pending: Uint8Array[] = [];
-  private flushScheduled: NodeJS.Immediate | undefined;
+  private endOfBurst: NodeJS.Immediate | undefined;
   private failed = false;
   private closed = false;
 
@@ -144,19 +143,14 @@ export class PcapDevice implements FrameDevice {
     if (this.closed) return;
     this.closed = true;
     openDevices.delete(this);
-    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
-    this.pending = [];
+    if (this.endOfBurst !== undefined) clearImmediate(this.endOfBurst);
     this.capture.close();
   }
 
-  private onPacket(view: Buffer, truncated: boolean): void {
+  private onPacket(frame: Uint8Array, truncated: boolean): void {
     if (this.failed || this.closed) return;
     this.counters.framesReceived++;
-    // The addon overwrites the view with the next frame: copy.
-    const bytes = view.length;
-    // From the slab allocator: a typed array of its own per frame costs more than the frame's processing.
-    const frame = allocateBytes(bytes);
-    frame.set(view);
+    const bytes = frame.length;
     const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
     if (verdict === 'oversized') {
       this.counters.oversized++;
@@ -174,15 +168,11 @@ export class PcapDevice implements FrameDevice {
       this.fail(new IoPcapError('offload', `${what}; ${offloadAdvice(this.iface)}`));
       return;
     }
-    this.pending.push(frame);
-    this.flushScheduled ??= setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0 && !this.closed) this.receiver?.frames(batch);
+    this.receiver?.frame(frame);
+    this.endOfBurst ??= setImmediate(() => {
+      this.endOfBurst = undefined;
+      if (!this.closed && !this.failed) this.receiver?.endOfBurst();
+    });
   }
 
   /** Closes the capture and tells the receiver why (see `closeCapturesOn`). */
@@ -194,7 +184,6 @@ export class PcapDevice implements FrameDevice {
   private fail(error: IoPcapError): void {
     if (this.failed) return;
     this.failed = true;
-    this.pending = [];
     this.receiver?.failure(error);
   }
 }

@@ -142,7 +142,15 @@ describe('RawIpDevice', () => {
   it('answers the host ARP requests itself, as the only neighbour there is', async () => {
     const device = RawIpDevice.open({ ip: parseIpv4('198.18.13.250') });
     const batches: Uint8Array[][] = [];
-    device.start({ frames: (batch) => batches.push([...batch]), failure: () => undefined });
+    let burst: Uint8Array[] = [];
+    device.start({
+      frame: (bytes) => burst.push(bytes.slice()),
+      endOfBurst: () => {
+        batches.push(burst);
+        burst = [];
+      },
+      failure: () => undefined,
+    });
     try {
       const request = Uint8Array.from([
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06,

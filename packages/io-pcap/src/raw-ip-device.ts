@@ -197,7 +197,9 @@ export class RawIpDevice implements FrameDevice {
       this.flushScheduled = undefined;
       const batch = this.pending;
       this.pending = [];
-      if (batch.length > 0 && !this.closed) this.receiver?.frames(batch);
+      if (batch.length === 0 || this.closed || this.receiver === undefined) return;
+      for (const frame of batch) this.receiver.frame(frame);
+      this.receiver.endOfBurst();
     });
   }
 

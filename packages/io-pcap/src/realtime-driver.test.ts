@@ -117,9 +117,10 @@ class FakeDevice implements FrameDevice {
   close(): void {
     this.closed = true;
   }
-  /** A batch of frames from the wire. */
+  /** A burst of frames from the wire. */
   arrive(count = 1): void {
-    this.receiver?.frames(Array.from({ length: count }, () => new Uint8Array(60)));
+    for (let i = 0; i < count; i++) this.receiver?.frame(new Uint8Array(60));
+    this.receiver?.endOfBurst();
   }
 }
 

@@ -182,7 +182,8 @@ export class PcapStack {
   static attach(parts: StackParts): PcapStack {
     const stack = new PcapStack(parts);
     parts.device.start({
-      frames: (batch) => stack.receive(batch),
+      frame: (bytes) => stack.receive(bytes),
+      endOfBurst: () => stack.drain(),
       failure: (error) => stack.fail(error),
     });
     return stack;
@@ -280,16 +281,14 @@ export class PcapStack {
 
   // ---- input ----
 
-  private receive(batch: readonly Uint8Array[]): void {
+  /** A frame in the device's buffer: the host takes it now; answers go out at the end of the burst. */
+  private receive(frame: Uint8Array): void {
     if (this.closed) return;
-    const now = this.clock();
     try {
-      for (const frame of batch) this.host.receiveFrame(frame, now);
+      this.host.receiveFrame(frame, this.clock());
     } catch (error) {
       this.fail(internalError(error));
-      return;
     }
-    this.drain();
   }
 
   private onTimer(): void {
@@ -306,6 +305,7 @@ export class PcapStack {
 
   // ---- output ----
 
+  /** Sends what the host has to send and hands its events to the sockets. */
   private drain(): void {
     if (this.closed) return;
     if (this.draining) {
