@@ -2,6 +2,9 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { CliFailure, ExitCode } from './errors.js';
 
+/** Bytes a file write may have in flight before the transfer waits for it: several 64 KiB receive chunks. */
+const WRITE_BUFFER = 1024 * 1024;
+
 /**
  * Where the body goes: a file (created when the response arrives) or stdout.
  * Writes wait for 'drain' when the destination is slower than the network, so
@@ -34,7 +37,7 @@ export class OutputSink {
   /** Creates the file (or takes stdout) without writing: an empty body still leaves an empty file. */
   open(): void {
     if (this.stream !== undefined) return;
-    this.stream = this.ownsStream ? createWriteStream(this.path!, { flags: 'w' }) : this.stdout;
+    this.stream = this.ownsStream ? createWriteStream(this.path!, { flags: 'w', highWaterMark: WRITE_BUFFER }) : this.stdout;
     this.stream.on('error', this.onError);
   }
 
