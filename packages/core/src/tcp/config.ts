@@ -32,6 +32,13 @@ export interface TcpConfig {
   readonly noDelay: boolean;
   /** Offer selective acknowledgments (RFC 2018) and recover losses from them (RFC 6675). */
   readonly sack: boolean;
+  /**
+   * RACK-TLP (RFC 8985), when SACK is on: a segment is lost once one sent after
+   * it was delivered and an RTT has passed, and a probe goes out before the
+   * retransmission timer when the tail of a flight is lost. Off: RFC 6675's
+   * duplicate threshold alone finds losses.
+   */
+  readonly rackTlp: boolean;
   /** Offer timestamps (RFC 7323 §3): RTT samples from every ACK, and PAWS. */
   readonly timestamps: boolean;
   /**
@@ -67,6 +74,7 @@ export const defaultTcpConfig: TcpConfig = {
   delayedAckTimeout: 40,
   noDelay: false,
   sack: true,
+  rackTlp: true,
   timestamps: true,
   keepAliveIdle: 0,
   keepAliveInterval: 75_000,

@@ -1,15 +1,17 @@
 import { type Actor, type AnyMachineSnapshot, createActor, type InspectionEvent } from 'xstate';
-import { type TcpOptions, type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
+import { type SackBlock, type TcpOptions, type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
 import type { TcpConfig } from './config.js';
 import { type CongestionAlgorithm, type CongestionControl, createCongestionControl } from './congestion.js';
 import type { ConnectionEvent, ConnectionFailure, ConnectionInput, ConnectionOutput } from './events.js';
 import { TCP_MACHINE_ACTIONS, type TcpMachineAction, type TcpMachineEvent, type TcpState, tcpMachine } from './machine.js';
+import { Rack } from './rack.js';
 import { Reassembler } from './reassembly.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
+import { SendTimes } from './send-times.js';
 import { Fifo } from '../stack/fifo.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
 import { windowScaleFor } from './window.js';
 
@@ -30,6 +32,10 @@ const NO_OPTIONS: TcpOptions = Object.freeze({});
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2: the duplicate ACK threshold for fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+/** RFC 8985 §7.2: the probe timeout without an RTT sample, and the worst-case delayed ACK (WCDelAckT), ms. */
+const PTO_WITHOUT_RTT = 1000;
+const WORST_CASE_DELAYED_ACK = 200;
+const MIN_PTO = 10;
 const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined || a <= b ? a : b;
 
@@ -163,6 +169,22 @@ export class Connection {
   private recoveryBudget = 0;
   /** HighRxt: everything below it was retransmitted in this recovery. */
   private highRxt = 0;
+
+  // RACK-TLP (RFC 8985)
+  private readonly sendTimes = new SendTimes();
+  private readonly rack = new Rack();
+  /** When the first hole not yet lost will count as lost (RACK's reordering timer, §6.3). */
+  private rackTimerAt: number | undefined;
+  /** The probe timeout (§7.2). */
+  private ptoAt: number | undefined;
+  private tailProbeDue = false;
+  /** TLP.end_seq: SND.MAX after the probe, while its episode lasts (§7.3). */
+  private tlpEndSeq: number | undefined;
+  /** TLP.is_retrans, and whether a D-SACK (RFC 2883) showed the probe to be a duplicate. */
+  private tlpRetransmitted = false;
+  private tlpDuplicateReported = false;
+  /** Fast recoveries before the probe: one that followed it already answered the loss. */
+  private recoveriesBeforeProbe = 0;
   // Timestamps (RFC 7323 §3–§5)
   private timestampsOn = false;
   /** TS.Recent: the peer's timestamp to echo. */
@@ -176,6 +198,8 @@ export class Connection {
   private retransmittedAtTs = 0;
   /** TSecr of the ACK being processed. */
   private echoedTimestamp: number | undefined;
+  /** A segment received twice, to report in the next ACK as a D-SACK block (RFC 2883). */
+  private duplicateReport: SackBlock | undefined;
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
 
@@ -186,6 +210,7 @@ export class Connection {
     retransmissions: 0,
     timeouts: 0,
     fastRetransmits: 0,
+    tailLossProbes: 0,
     pawsDropped: 0,
   };
 
@@ -266,7 +291,7 @@ export class Connection {
   nextDeadline(): number | undefined {
     return earliest(
       earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt)),
-      earliest(this.keepAliveAt, this.finWait2At),
+      earliest(earliest(this.keepAliveAt, this.finWait2At), earliest(this.rackTimerAt, this.ptoAt)),
     );
   }
 
@@ -324,7 +349,15 @@ export class Connection {
       this.delayedAckAt = undefined;
       this.ackNow = true;
     }
+    // A probe due with the RTO goes in its place (RFC 8985 §7.2), and the RTO runs from it.
+    if (this.ptoAt !== undefined && now >= this.ptoAt) this.onProbeTimeout(now);
     if (this.rtoAt !== undefined && now >= this.rtoAt) this.onRetransmissionTimeout(now);
+    if (this.rackTimerAt !== undefined && now >= this.rackTimerAt) {
+      // §6.3: the reordering window has passed; what RACK now finds lost is recovered.
+      this.rackTimerAt = undefined;
+      this.maybeEnterRecovery();
+      this.updateRackTimer();
+    }
     if (this.persistAt !== undefined && now >= this.persistAt) {
       // §3.8.6.1: probe a zero window. The probe (an old sequence number) makes the peer answer with its window.
       this.probePending = true;
@@ -491,6 +524,11 @@ export class Connection {
       }
       // A zero window still accepts valid ACKs (§3.10.7.4 note on RCV.WND = 0).
       if (rcvWnd === 0 && seg.seq === this.rcvNxt && flags & TcpFlag.ACK) this.processAck(seg);
+      // RFC 2883: data received twice is reported in the ACK's first SACK block (a D-SACK),
+      // which tells the sender that a retransmission, such as a loss probe, was not needed.
+      if (this.sackPermitted && seg.payload.length > 0 && seqLe(seqAdd(seg.seq, seg.payload.length), this.rcvNxt)) {
+        this.duplicateReport = { left: seg.seq, right: seqAdd(seg.seq, seg.payload.length) };
+      }
       this.ackNow = true;
       return;
     }
@@ -561,7 +599,9 @@ export class Connection {
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
     }
-    const newlySacked = this.recordSack(seg);
+    const newlyHeld = this.rackOn ? [] : undefined;
+    const newlySacked = this.recordSack(seg, newlyHeld);
+    if (newlyHeld !== undefined) this.rackOnAck(ack, newlyHeld, seg);
     const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
     this.echoedTimestamp = echo !== undefined && echo !== 0 ? echo : undefined;
     if (newlyAcked > 0) {
@@ -576,6 +616,11 @@ export class Connection {
       this.onDuplicateAck(newlySacked);
     }
     this.updatePersistTimer();
+    if (this.rackOn) {
+      this.endTailProbeEpisode(ack);
+      this.updateRackTimer();
+      this.armProbeTimer();
+    }
 
     if (this.finSeq !== undefined && seqGt(ack, this.finSeq)) {
       // Our FIN is acknowledged.
@@ -586,18 +631,164 @@ export class Connection {
   }
 
   /** Takes the SACK blocks of an ACK into the scoreboard; returns the bytes newly reported held. */
-  private recordSack(seg: TcpSegment): number {
+  private recordSack(seg: TcpSegment, newlyHeld?: Array<{ start: number; end: number }>): number {
     const blocks = seg.options.sack;
     if (!this.sackPermitted || !blocks || blocks.length === 0) return 0;
     const before = this.scoreboard.sackedBytes;
-    this.scoreboard.add(blocks, seg.ack, this.sndMax);
+    this.scoreboard.add(blocks, seg.ack, this.sndMax, newlyHeld);
     return this.scoreboard.sackedBytes - before;
+  }
+
+  // ------------------------------------------------------- RACK-TLP (RFC 8985)
+
+  private get rackOn(): boolean {
+    return this.sackPermitted && this.config.rackTlp;
+  }
+
+  /**
+   * §6.2 steps 1–3 for one ACK: every transmission it newly delivers, by the
+   * cumulative ACK (SACKed ones were delivered before) or by SACK.
+   */
+  private rackOnAck(ack: number, newlyHeld: ReadonlyArray<{ start: number; end: number }>, seg: TcpSegment): void {
+    const now = this.now;
+    if (seqGt(ack, this.sndUna)) {
+      let from = this.sndUna;
+      while (seqLt(from, ack)) {
+        const held = this.scoreboard.heldUntil(from);
+        if (held !== undefined) {
+          from = held;
+          continue;
+        }
+        const hole = this.scoreboard.holeFrom(from);
+        const to = hole !== undefined && seqLt(hole.end, ack) ? hole.end : ack;
+        for (const record of this.sendTimes.overlapping(from, to)) this.rack.onDelivered(record, now);
+        from = to;
+      }
+    }
+    for (const range of newlyHeld) {
+      for (const record of this.sendTimes.overlapping(range.start, range.end)) this.rack.onDelivered(record, now);
+    }
+    // RFC 2883: a first block below the cumulative ACK reports a duplicate, here of a probe.
+    const first = seg.options.sack?.[0];
+    if (this.tlpEndSeq !== undefined && first !== undefined && seqLe(first.right, ack)) this.tlpDuplicateReported = true;
+  }
+
+  /** The first range at or above `from`, below SND.MAX, that the peer has not reported held. */
+  private unsackedFrom(from: number): { start: number; end: number } | undefined {
+    const hole = this.scoreboard.holeFrom(from);
+    if (hole !== undefined) return hole;
+    const highest = this.scoreboard.highestSacked;
+    const start = highest !== undefined && seqGt(highest, from) ? highest : from;
+    return seqLt(start, this.sndMax) ? { start, end: this.sndMax } : undefined;
+  }
+
+  private rackReorderWindow(): number {
+    const sackedSegments = Math.floor(this.scoreboard.sackedBytes / this.sendMss);
+    return this.rack.reorderWindow(this.inRecovery, sackedSegments, this.rtt.srtt);
+  }
+
+  /** §6.2 step 5: the byte at `seq` was last sent before a delivered transmission, an RTT and more ago. */
+  private isLostByRack(seq: number): boolean {
+    if (!this.rackOn) return false;
+    const record = this.sendTimes.find(seq);
+    // Nothing sent at this very instant is known lost, whatever a zero RTT says: that
+    // would resend it at once, again and again, on a path without delay.
+    if (record === undefined || record.at >= this.now) return false;
+    const lostAt = this.rack.lostAt(record, this.rackReorderWindow());
+    return lostAt !== undefined && lostAt <= this.now;
+  }
+
+  /** §6.3: wake up when the first hole not yet retransmitted would count as lost. */
+  private updateRackTimer(): void {
+    this.rackTimerAt = undefined;
+    if (!this.rackOn || !this.rack.hasDelivery) return;
+    const hole = this.unsackedFrom(this.inRecovery ? seqMax(this.highRxt, this.sndUna) : this.sndUna);
+    const record = hole === undefined ? undefined : this.sendTimes.find(hole.start);
+    if (record === undefined) return;
+    const lostAt = this.rack.lostAt(record, this.rackReorderWindow());
+    if (lostAt !== undefined && lostAt > this.now) this.rackTimerAt = lostAt;
+  }
+
+  /**
+   * §7.2: while data is outstanding outside recovery and no probe is out, a
+   * probe timeout of two smoothed RTTs (plus a delayed ACK when only one
+   * segment is out) runs ahead of the retransmission timer; when the RTO
+   * would come first, the probe goes at its time instead. The floor of
+   * 10 ms (the TLP draft's max(2·SRTT, 10 ms)) keeps an ACK held up a few
+   * milliseconds by a busy host from drawing a probe on a sub-millisecond path.
+   */
+  private armProbeTimer(): void {
+    this.ptoAt = undefined;
+    if (!this.rackOn || this.tlpEndSeq !== undefined || this.inRecovery || this.timeoutsInARow > 0) return;
+    const state = this.stateName;
+    if (state !== 'ESTABLISHED' && state !== 'CLOSE-WAIT' && state !== 'FIN-WAIT-1' && state !== 'CLOSING' && state !== 'LAST-ACK') {
+      return;
+    }
+    const flight = this.flightSize;
+    if (flight <= 0) return;
+    const srtt = this.rtt.srtt;
+    let pto = srtt === undefined ? PTO_WITHOUT_RTT : Math.max(2 * srtt, MIN_PTO);
+    if (srtt !== undefined && flight <= this.sendMss) pto += WORST_CASE_DELAYED_ACK;
+    this.ptoAt = this.rtoAt === undefined ? this.now + pto : Math.min(this.now + pto, this.rtoAt);
+  }
+
+  private onProbeTimeout(now: number): void {
+    this.ptoAt = undefined;
+    if (!this.rackOn || this.inRecovery || this.flightSize <= 0 || this.tlpEndSeq !== undefined) return;
+    this.tailProbeDue = true;
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  /**
+   * §7.3: the probe is a new segment if the peer's window has room for one,
+   * else the last segment sent again. It elicits an ACK whose SACK blocks let
+   * RACK find what else of the tail was lost, instead of waiting for the RTO.
+   */
+  private tailLossProbe(): TcpSegment | undefined {
+    const flight = this.flightSize;
+    const offset = seqDiff(this.sndNxt, this.bufferSeq);
+    const unsent = this.sendBuffer.length - offset;
+    let probe: TcpSegment | undefined;
+    if (unsent > 0 && this.sndWnd - flight > 0 && seqGe(this.sndNxt, this.sndMax)) {
+      probe = this.dataSegment(this.sndNxt, offset, Math.min(this.sendMss, unsent, this.sndWnd - flight), false);
+      this.tlpRetransmitted = false;
+    } else {
+      // The last data sent (a FIN that went with it is sent again by dataSegment).
+      const dataEnd = this.finSeq !== undefined && seqGt(this.sndMax, this.finSeq) ? this.finSeq : this.sndMax;
+      const start = seqMax(this.sndUna, seqAdd(dataEnd, -this.sendMss));
+      const offset = seqDiff(start, this.bufferSeq);
+      const length = Math.min(Math.max(seqDiff(dataEnd, start), 0), this.sendBuffer.length - offset);
+      if (offset < 0 || (length <= 0 && !this.finPendingAt(start))) return undefined;
+      probe = this.dataSegment(start, offset, Math.max(length, 0), false);
+      this.tlpRetransmitted = true;
+    }
+    this.stats.tailLossProbes++;
+    this.tlpEndSeq = this.sndMax;
+    this.tlpDuplicateReported = false;
+    this.recoveriesBeforeProbe = this.stats.fastRetransmits;
+    this.rtoAt = this.now + this.rtt.rto;
+    return probe;
+  }
+
+  /**
+   * §7.4: once the probe is acknowledged its episode ends. A retransmitted
+   * probe that no D-SACK reported as a duplicate repaired a loss; unless a
+   * fast recovery already answered it, the window is reduced as for one.
+   */
+  private endTailProbeEpisode(ack: number): void {
+    if (this.tlpEndSeq === undefined || seqLt(ack, this.tlpEndSeq)) return;
+    if (this.tlpRetransmitted && !this.tlpDuplicateReported && this.stats.fastRetransmits === this.recoveriesBeforeProbe) {
+      this.cc.onEnterRecovery(this.flightSize, this.now, 'sack');
+      this.cc.onExitRecovery(this.flightSize, this.now);
+    }
+    this.tlpEndSeq = undefined;
   }
 
   private onNewAck(ack: number, newlyAcked: number): void {
     const flightBefore = this.flightSize;
     this.acknowledge(ack);
     this.scoreboard.acknowledge(ack);
+    this.sendTimes.forget(ack);
     this.timeoutsInARow = 0;
     this.rtt.resetBackoff();
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
@@ -647,14 +838,16 @@ export class Connection {
 
   /**
    * Fast retransmit (RFC 5681 §3.2): three duplicate ACKs, or with SACK DupThresh
-   * segments held above SND.UNA. RFC 6582 §3.2 step 2: only if the ACK covers
+   * segments held above SND.UNA, or RACK's verdict. RFC 6582 §3.2 step 2: only if the ACK covers
    * `recover`, so duplicates caused by a timeout's go-back do not cut the window again.
    */
   private maybeEnterRecovery(): void {
     if (this.inRecovery || !seqGe(this.sndUna, this.recover) || this.flightSize === 0) return;
     const lostBySack =
       this.sackPermitted && this.scoreboard.sackedAbove(this.sndUna) >= DUPACK_THRESHOLD * this.sendMss;
-    if (this.duplicateAcks < DUPACK_THRESHOLD && !lostBySack) return;
+    // RFC 8985 §6.2: or RACK finds SND.UNA lost by time, with fewer duplicates.
+    const lostByRack = !lostBySack && this.isLostByRack(this.sndUna);
+    if (this.duplicateAcks < DUPACK_THRESHOLD && !lostBySack && !lostByRack) return;
     this.inRecovery = true;
     this.recover = this.sndMax;
     this.highRxt = this.sndUna;
@@ -789,6 +982,11 @@ export class Connection {
       if (this.timeoutsInARow > 1) this.scoreboard.clear();
     }
     this.timedSeq = undefined; // Karn: no sample from a retransmitted segment
+    // RFC 8985 §7.3: a timeout ends any probe episode; the go-back resends everything anyway.
+    this.ptoAt = undefined;
+    this.rackTimerAt = undefined;
+    this.tailProbeDue = false;
+    this.tlpEndSeq = undefined;
     this.rtt.backoff();
     this.rtoAt = now + this.rtt.rto;
   }
@@ -943,6 +1141,11 @@ export class Connection {
         return this.dataSegment(this.sndUna, offset, Math.max(length, 0), false);
       }
     }
+    if (this.tailProbeDue) {
+      this.tailProbeDue = false;
+      const probe = this.tailLossProbe();
+      if (probe !== undefined) return probe;
+    }
     if (this.inRecovery && this.sackPermitted) {
       const segment = this.nextSackRecoverySegment();
       if (segment !== null) return segment;
@@ -1006,18 +1209,62 @@ export class Connection {
     if (unaHoleLost && this.scoreboard.sackedAbove(firstHole.end) < lostThreshold) {
       lost += seqDiff(firstHole.end, firstHole.start);
     }
+    // RACK's lost ranges are a prefix of the unSACKed ones too (they were sent in order), and may
+    // reach past the highest SACKed byte: the pipe leaves out the longer prefix (RFC 8985 §6.2).
+    const rackCandidate = firstHole ?? this.unsackedFrom(this.highRxt);
+    let lostByRack = 0;
+    for (let range = rackCandidate; range !== undefined && this.isLostByRack(range.start); range = this.unsackedFrom(range.end)) {
+      lostByRack += seqDiff(range.end, range.start);
+    }
+    lost = Math.max(lost, lostByRack);
+    // Below HighRxt every hole was resent in this recovery; RACK finds a resend lost like any segment.
+    const lostResend = this.lostRetransmission();
+    if (lostResend !== undefined) lost += seqDiff(lostResend.end, lostResend.start);
     const pipe = outstanding - this.scoreboard.sackedBytes - lost;
     if (pipe >= this.cc.cwnd) return undefined;
     this.recoveryBudget = this.cc.cwnd - pipe;
-    if (firstHole && (unaHoleLost || this.scoreboard.sackedAbove(firstHole.end) >= lostThreshold)) {
-      const length = Math.min(this.sendMss, seqDiff(firstHole.end, firstHole.start));
-      const offset = seqDiff(firstHole.start, this.bufferSeq);
-      if (offset >= 0 && offset + length <= this.sendBuffer.length) {
-        this.highRxt = seqAdd(firstHole.start, length);
-        return this.dataSegment(firstHole.start, offset, length, false);
+    if (lostResend !== undefined) {
+      const segment = this.retransmitFrom(lostResend);
+      if (segment !== undefined) return segment;
+    }
+    const lostHole =
+      firstHole !== undefined && (unaHoleLost || this.scoreboard.sackedAbove(firstHole.end) >= lostThreshold)
+        ? firstHole
+        : lostByRack > 0
+          ? rackCandidate
+          : undefined;
+    if (lostHole !== undefined) {
+      const segment = this.retransmitFrom(lostHole);
+      if (segment !== undefined) {
+        this.highRxt = seqMax(this.highRxt, seqAdd(lostHole.start, segment.payload.length));
+        return segment;
       }
     }
     return null;
+  }
+
+  /** The first segment's worth of `range`, sent again; undefined when none of it is in the send buffer. */
+  private retransmitFrom(range: { start: number; end: number }): TcpSegment | undefined {
+    const offset = seqDiff(range.start, this.bufferSeq);
+    const length = Math.min(this.sendMss, seqDiff(range.end, range.start), this.sendBuffer.length - offset);
+    return offset >= 0 && length > 0 ? this.dataSegment(range.start, offset, length, false) : undefined;
+  }
+
+  /** The first hole below HighRxt whose latest (re)transmission RACK finds lost (RFC 8985 §6.2). */
+  private lostRetransmission(): { start: number; end: number } | undefined {
+    if (!this.rackOn) return undefined;
+    for (
+      let hole = this.scoreboard.holeFrom(this.sndUna);
+      hole !== undefined && seqLt(hole.start, this.highRxt);
+      hole = this.scoreboard.holeFrom(hole.end)
+    ) {
+      if (this.isLostByRack(hole.start)) {
+        const record = this.sendTimes.find(hole.start);
+        const end = record === undefined ? hole.end : seqMin(seqMin(hole.end, record.end), this.highRxt);
+        return { start: hole.start, end };
+      }
+    }
+    return undefined;
   }
 
   private finPendingAt(seq: number): boolean {
@@ -1052,6 +1299,11 @@ export class Connection {
     if (seq === this.sndNxt) this.sndNxt = end;
     this.sndMax = seqMax(this.sndMax, end);
     if (this.rtoAt === undefined) this.rtoAt = this.now + this.rtt.rto;
+    if (this.rackOn) {
+      this.sendTimes.record(seq, end, this.now, isRetransmission);
+      // §7.2: the probe timer runs from the latest transmission of new data.
+      if (!isRetransmission) this.armProbeTimer();
+    }
     return this.buildSegment(seq, flags, payload);
   }
 
@@ -1074,11 +1326,14 @@ export class Connection {
 
   /** RFC 2018 §4: the block holding the latest arrival first, then the others. */
   private sackBlocks(): TcpOptions {
-    if (!this.sackPermitted || this.reassembly.isEmpty) return NO_OPTIONS;
+    const duplicate = this.duplicateReport;
+    this.duplicateReport = undefined;
+    if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
     const blocks = this.reassembly
-      .sackRanges(4)
+      .sackRanges(duplicate === undefined ? 4 : 3)
       .map(({ start, end }) => ({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) }));
-    return { sack: blocks };
+    // RFC 2883 §4: a D-SACK block goes first, and is reported once.
+    return { sack: duplicate === undefined ? blocks : [duplicate, ...blocks] };
   }
 
   /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */

@@ -248,12 +248,16 @@ describe('SACK-based loss recovery over any loss of a flight (property)', () => 
   /** One-way delay of the scripted path, ms: RTT 100, as in the handshake. */
   const ONE_WAY = 50;
 
-  it('resends exactly the lost segments, holes in order, never SACKed bytes, and times out only for a tail loss', () => {
+  it.each([
+    { rackTlp: false, what: 'times out only for a tail loss (RFC 6675 alone)' },
+    { rackTlp: true, what: 'never times out: RACK-TLP probes a lost tail (RFC 8985)' },
+  ])('resends exactly the lost segments, holes in order, never SACKed bytes, and $what', ({ rackTlp }) => {
     const lostSets = fc.uniqueArray(fc.integer({ min: 0, max: FLIGHT - 1 }), { minLength: 1, maxLength: FLIGHT - 1 });
     fc.assert(
       fc.property(lostSets, (lostList) => {
         const lost = new Set(lostList);
-        const drill = sackDrill().at(200).user.send(FLIGHT * MSS);
+        const drill = sackDrill({ rackTlp }).at(200).user.send(FLIGHT * MSS);
+        let probesSeen = 0;
         const peer = new SackingPeer();
         /** What the peer reported held, in relative numbers: never sent again. */
         const sacked: RelativeBlock[] = [];
@@ -276,8 +280,11 @@ describe('SACK-based loss recovery over any loss of a flight (property)', () => 
               for (const [left, right] of sacked) {
                 if (start < right && left < end) drill.fail(`resent ${start}-${end}, SACKed as ${left}-${right}`);
               }
+              // A tail loss probe resends the last segment before any recovery (RFC 8985 §7.3).
+              const isProbe = drill.connection.stats.tailLossProbes > probesSeen && end === 1 + FLIGHT * MSS;
+              if (isProbe) probesSeen++;
               // Within one recovery, holes go out from the lowest up (RFC 6675 §5, NextSeg rule 1).
-              if (drill.connection.stats.timeouts === 0) {
+              else if (drill.connection.stats.timeouts === 0) {
                 if (start < highestResentInRecovery) drill.fail(`resent ${start} after ${highestResentInRecovery}`);
                 highestResentInRecovery = start;
               }
@@ -313,7 +320,7 @@ describe('SACK-based loss recovery over any loss of a flight (property)', () => 
         // A loss with three segments delivered above it is found by SACK; only a tail loss,
         // with fewer above it, waits for the retransmission timer.
         const lastLost = Math.max(...lost);
-        if (FLIGHT - 1 - lastLost >= 3) expect(drill.connection.stats.timeouts).toBe(0);
+        if (rackTlp || FLIGHT - 1 - lastLost >= 3) expect(drill.connection.stats.timeouts).toBe(0);
         expect(drill.connection.stats.retransmissions).toBe(lost.size);
       }),
       { numRuns: 150 },

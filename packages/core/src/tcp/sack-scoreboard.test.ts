@@ -23,8 +23,14 @@ describe('SACK scoreboard', () => {
           for (const op of ops) {
             if (op.kind === 'sack') {
               const right = op.left + op.len;
-              board.add([{ left: seqAdd(base, op.left), right: seqAdd(base, right) }], seqAdd(base, una), seqAdd(base, max));
+              const newly: Array<{ start: number; end: number }> = [];
+              board.add([{ left: seqAdd(base, op.left), right: seqAdd(base, right) }], seqAdd(base, una), seqAdd(base, max), newly);
+              const before = new Set(held);
               if (op.len > 0 && right > una && right <= max) for (let o = Math.max(op.left, una); o < right; o++) held.add(o);
+              // The newly held ranges are exactly the bytes added, in order, disjoint.
+              const reported: number[] = [];
+              for (const r of newly) for (let s = r.start; s !== r.end; s = seqAdd(s, 1)) reported.push((s - base) >>> 0);
+              expect(reported).toEqual([...held].filter((o) => !before.has(o)).sort((a, b) => a - b));
             } else {
               una = Math.min(una + op.by, max);
               board.acknowledge(seqAdd(base, una));

@@ -33,11 +33,12 @@ export class SackScoreboard {
   /**
    * Records the blocks of one ACK. Blocks outside (SND.UNA, SND.MAX] are
    * ignored (RFC 2018 §4 lets a sender disregard what it cannot believe).
+   * The ranges not held before are appended to `newlyHeld`, if given.
    */
-  add(blocks: readonly SackBlock[], sndUna: number, sndMax: number): void {
+  add(blocks: readonly SackBlock[], sndUna: number, sndMax: number, newlyHeld?: Array<{ start: number; end: number }>): void {
     for (const { left, right } of blocks) {
       if (!seqLt(left, right) || seqLe(right, sndUna) || seqGt(right, sndMax)) continue;
-      this.insert(seqLt(left, sndUna) ? sndUna : left, right);
+      this.insert(seqLt(left, sndUna) ? sndUna : left, right, newlyHeld);
     }
   }
 
@@ -98,7 +99,7 @@ export class SackScoreboard {
     return lost;
   }
 
-  private insert(start: number, end: number): void {
+  private insert(start: number, end: number, newlyHeld?: Array<{ start: number; end: number }>): void {
     const ranges = this.ranges;
     let i = 0;
     while (i < ranges.length && seqLt(ranges[i]!.end, start)) i++;
@@ -107,13 +108,19 @@ export class SackScoreboard {
     let mergedStart = start;
     let mergedEnd = end;
     let removed = 0;
+    let uncovered = start;
     while (j < ranges.length && seqLe(ranges[j]!.start, end)) {
       const r = ranges[j]!;
+      if (newlyHeld !== undefined) {
+        if (seqLt(uncovered, r.start)) newlyHeld.push({ start: uncovered, end: r.start });
+        if (seqGt(r.end, uncovered)) uncovered = r.end;
+      }
       if (seqLt(r.start, mergedStart)) mergedStart = r.start;
       if (seqGt(r.end, mergedEnd)) mergedEnd = r.end;
       removed += seqDiff(r.end, r.start);
       j++;
     }
+    if (newlyHeld !== undefined && seqLt(uncovered, end)) newlyHeld.push({ start: uncovered, end });
     ranges.splice(i, j - i, { start: mergedStart, end: mergedEnd });
     this.sacked += seqDiff(mergedEnd, mergedStart) - removed;
   }

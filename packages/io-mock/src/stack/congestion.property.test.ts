@@ -123,6 +123,7 @@ class CongestionWatch {
   private duplicatesSinceAdvance = 0;
   acksChecked = 0;
   sendsChecked = 0;
+  private probesSeen = 0;
   recoveries = 0;
 
   constructor(
@@ -187,16 +188,7 @@ class CongestionWatch {
       `cwnd ${before.cwnd} → ${after.cwnd}, ssthresh ${before.ssthresh} → ${after.ssthresh}, ` +
       `flight ${before.flight} → ${after.flight}, ${acked} bytes newly acknowledged`;
     if (after.timeouts !== before.timeouts) this.fail(`a timeout inside segment processing: ${describe()}`);
-    if (after.fastRetransmits > before.fastRetransmits) {
-      // Fast retransmit: RFC 5681 §3.2 steps 2 and 3.
-      this.recoveries++;
-      this.recoveryPoint = this.highestSent;
-      const ceiling = Math.max(this.beta * before.flight, 2 * this.smss);
-      if (after.ssthresh > ceiling + 1) this.fail(`ssthresh above max(β·FlightSize, 2·SMSS) = ${ceiling} on entering recovery: ${describe()}`);
-      // +1: windows are kept as fractions and read rounded down, each on its own.
-      if (after.cwnd > after.ssthresh + 3 * this.smss + 1) this.fail(`cwnd above ssthresh + 3·SMSS on entering recovery: ${describe()}`);
-      return;
-    }
+    if (after.fastRetransmits > before.fastRetransmits) return this.enteredRecovery(before, after, describe);
     const una = this.sndUna;
     if (this.recoveryPoint !== undefined && una !== undefined && seqGe(una, this.recoveryPoint)) {
       // The ACK of the recovery point: RFC 6582 §3.2 step 6.
@@ -207,7 +199,22 @@ class CongestionWatch {
     if (after.cwnd - before.cwnd > acked + this.smss) this.fail(`cwnd grew by more than the bytes acknowledged + 1 SMSS: ${describe()}`);
   }
 
+  /** Fast retransmit: RFC 5681 §3.2 steps 2 and 3. */
+  private enteredRecovery(before: Reading, after: Reading, describe: () => string): void {
+    this.recoveries++;
+    this.recoveryPoint = this.highestSent;
+    const ceiling = Math.max(this.beta * before.flight, 2 * this.smss);
+    if (after.ssthresh > ceiling + 1) this.fail(`ssthresh above max(β·FlightSize, 2·SMSS) = ${ceiling} on entering recovery: ${describe()}`);
+    // +1: windows are kept as fractions and read rounded down, each on its own.
+    if (after.cwnd > after.ssthresh + 3 * this.smss + 1) this.fail(`cwnd above ssthresh + 3·SMSS on entering recovery: ${describe()}`);
+  }
+
   private afterTimeout(before: Reading, after: Reading): void {
+    // RACK's reordering timer (RFC 8985 §6.3) may find a loss and start fast recovery.
+    if (after.timeouts === before.timeouts && after.fastRetransmits > before.fastRetransmits) {
+      const describe = (): string => `on RACK's timer: cwnd ${before.cwnd} → ${after.cwnd}, ssthresh ${before.ssthresh} → ${after.ssthresh}`;
+      return this.enteredRecovery(before, after, describe);
+    }
     if (after.timeouts === before.timeouts) {
       // Delayed ACK, persist or keep-alive timers: none of them opens the window.
       if (after.cwnd > before.cwnd) this.fail(`cwnd grew on a timer from ${before.cwnd} to ${after.cwnd}`);
@@ -228,7 +235,11 @@ class CongestionWatch {
     if (!raises) return;
     this.highestSent = end;
     const now = read(this.connection);
-    if (!now.synchronized || this.recoveryPoint !== undefined) return;
+    // RFC 8985 §7.3: a tail loss probe goes out whatever cwnd says, one segment at a time.
+    const probes = this.connection.stats.tailLossProbes;
+    const isProbe = probes > this.probesSeen;
+    this.probesSeen = probes;
+    if (!now.synchronized || this.recoveryPoint !== undefined || isProbe) return;
     this.sendsChecked++;
     const limitedTransmit = Math.min(this.duplicatesSinceAdvance, 2) * this.smss;
     const allowed = Math.min(now.cwnd + limitedTransmit, this.largestPeerWindow) + this.smss + (segment.flags & TcpFlag.FIN ? 1 : 0);

@@ -195,6 +195,11 @@ export class Drill {
     return sent!;
   }
 
+  /** Takes every sent segment not yet taken, for checks of their own. */
+  takeAllSent(): Sent[] {
+    return this.outbox.splice(0, this.outbox.length);
+  }
+
   expectNothingSent(): this {
     if (this.outbox.length > 0) this.fail(`expected nothing sent, but ${this.outbox.length} segment(s) were`);
     return this;

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { TcpConfig } from './config.js';
+import { seqDiff } from './seq.js';
+import { Drill, MSS, OUR_ISS, type RelativeBlock, type Sent } from './testing/drill.js';
+
+/**
+ * RACK-TLP (RFC 8985) as exact scripts. The handshake measures an RTT of
+ * 100 ms, so the probe timeout is 2·SRTT = 200 ms and RACK's reordering
+ * window, outside recovery and before any reordering, a quarter of the
+ * minimum RTT: 25 ms. No timestamps, so every full segment carries MSS bytes.
+ */
+
+const segmentStart = (i: number): number => 1 + i * MSS;
+const blockOfSegments = (first: number, last: number): RelativeBlock => [segmentStart(first), segmentStart(last + 1)];
+
+const established = (config: Partial<TcpConfig> = {}): Drill => {
+  const drill = new Drill('passive', { timestamps: false, ...config }).user
+    .open()
+    .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, sackPermitted: true } });
+  drill.takeSent('expected the SYN,ACK');
+  return drill.at(100).peerSends({ flags: 'A', seq: 1, ack: 1 }).expectNothingSent().expectState('ESTABLISHED');
+};
+
+/** `count` full segments sent at 200 ms. */
+const flight = (count: number, config: Partial<TcpConfig> = {}): Drill => {
+  const drill = established(config).at(200).user.send(count * MSS);
+  for (let i = 0; i < count; i++) drill.expectSent({ flags: 'A', seq: segmentStart(i), len: MSS, at: 200 });
+  return drill.expectNothingSent();
+};
+
+describe('tail loss probe (RFC 8985 §7)', () => {
+  it('probes a lost tail two RTTs after the last ACK, and RACK then repairs the rest of the tail, with no timeout', () => {
+    // Segments 8 and 9 are lost: no duplicate ACK can come, only the probe brings news.
+    const drill = flight(10)
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: segmentStart(8) })
+      .expectNothingSent()
+      .at(499)
+      .expectNothingSent()
+      // §7.3: no new data to send, so the last segment goes again.
+      .at(500)
+      .expectSent({ flags: 'A', seq: segmentStart(9), len: MSS, at: 500 })
+      .expectNothingSent()
+      // The probe arrives and is SACKed: segment 8, sent before it, is lost by RACK (§6.2).
+      .at(600)
+      .peerSends({ flags: 'A', seq: 1, ack: segmentStart(8), sack: [blockOfSegments(9, 9)] })
+      .expectSent({ flags: 'A', seq: segmentStart(8), len: MSS, at: 600 })
+      .expectNothingSent()
+      .at(700)
+      .peerSends({ flags: 'A', seq: 1, ack: segmentStart(10) })
+      .expectNothingSent();
+    expect(drill.connection.stats).toMatchObject({ tailLossProbes: 1, timeouts: 0, fastRetransmits: 1, retransmissions: 2 });
+    expect(drill.connection.flightSize).toBe(0);
+  });
+
+  it('without RACK-TLP the same tail waits for the retransmission timer', () => {
+    const drill = flight(10, { rackTlp: false })
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: segmentStart(8) })
+      .at(599)
+      .expectNothingSent();
+    const rto = drill.connection.nextDeadline()!;
+    expect(rto).toBeGreaterThan(500);
+    drill.at(rto).expectSent({ flags: 'A', seq: segmentStart(8), len: MSS, at: rto });
+    expect(drill.connection.stats).toMatchObject({ tailLossProbes: 0, timeouts: 1 });
+  });
+
+  it("sends new data as the probe when the peer's window allows it, whatever cwnd says (§7.3)", () => {
+    // The initial window is out and nothing comes back; one more segment waits for cwnd.
+    const drill = flight(10)
+      .user.send(MSS)
+      .expectNothingSent()
+      .at(399)
+      .expectNothingSent()
+      .at(400)
+      .expectSent({ flags: 'AP', seq: segmentStart(10), len: MSS, at: 400 })
+      .expectNothingSent();
+    expect(drill.connection.stats).toMatchObject({ tailLossProbes: 1, retransmissions: 0 });
+  });
+
+  it('keeps cwnd when a D-SACK shows the resent probe was not needed, and reduces it when none does (§7.4)', () => {
+    const probeAndAnswer = (dsack: boolean): Drill =>
+      flight(10)
+        .at(300)
+        .peerSends({ flags: 'A', seq: 1, ack: segmentStart(8) })
+        .at(500)
+        .expectSent({ flags: 'A', seq: segmentStart(9), len: MSS, at: 500 })
+        .at(600)
+        .peerSends({
+          flags: 'A',
+          seq: 1,
+          ack: segmentStart(10),
+          ...(dsack ? { sack: [blockOfSegments(9, 9)] } : {}),
+        });
+    const spurious = probeAndAnswer(true);
+    expect(spurious.connection.slowStartThreshold).toBe(Infinity);
+    const repaired = probeAndAnswer(false);
+    expect(repaired.connection.slowStartThreshold).toBeLessThan(Infinity);
+    expect(repaired.connection.congestionWindow).toBeLessThan(spurious.connection.congestionWindow);
+  });
+});
+
+describe('RACK loss detection (RFC 8985 §6)', () => {
+  it('finds a loss with a single SACKed segment once the reordering window has passed (§6.3 timer)', () => {
+    // Two segments, the first lost: one duplicate ACK is all there will ever be.
+    flight(2)
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, sack: [blockOfSegments(1, 1)] })
+      .expectNothingSent()
+      .at(324)
+      .expectNothingSent()
+      // Sent at 200, RTT 100, reordering window 25: lost at 325.
+      .at(325)
+      .expectSent({ flags: 'A', seq: segmentStart(0), len: MSS, at: 325 })
+      .expectNothingSent();
+  });
+
+  it('resends a retransmission that was lost too, once something sent after it is delivered', () => {
+    // Segment 0 is lost, and so is its retransmission; everything else arrives.
+    const drill = flight(10).user.send(4 * MSS);
+    const relative = (seq: number): number => seqDiff(seq, OUR_ISS);
+    const sent: Sent[] = [];
+    for (let i = 1; i <= 9; i++) {
+      drill.at(299 + i).peerSends({ flags: 'A', seq: 1, ack: 1, sack: [blockOfSegments(1, i)] });
+      sent.push(...drill.takeAllSent());
+    }
+    // The third duplicate started the recovery: segment 0 went again at 302.
+    const resends = sent.filter((s) => relative(s.segment.seq) === segmentStart(0));
+    expect(resends.map((s) => s.at)).toEqual([302]);
+    // New data went out (limited transmit, then the recovery), some of it after that retransmission.
+    const newData = sent.filter((s) => relative(s.segment.seq) >= segmentStart(10));
+    expect(newData.filter((s) => s.at > 302).length).toBeGreaterThan(0);
+    const highest = Math.max(...newData.map((s) => relative(s.segment.seq) + s.segment.payload.length));
+    // The new data is SACKed a round trip later: the retransmission sent before it is lost.
+    drill
+      .at(420)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, sack: [[segmentStart(1), highest]] })
+      .expectSent({ flags: 'A', seq: segmentStart(0), len: MSS, at: 420 });
+    expect(drill.connection.stats.timeouts).toBe(0);
+  });
+});
+
+describe('D-SACK, receiver side (RFC 2883)', () => {
+  it('reports a segment received twice in the first SACK block, once', () => {
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .at(240)
+      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [] })
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [[1, 1 + MSS]], at: 300 })
+      .at(400)
+      .peerSends({ flags: 'A', seq: 1 + MSS, ack: 1, len: MSS })
+      .at(440)
+      .expectSent({ flags: 'A', ack: 1 + 2 * MSS, sack: [] });
+  });
+});
