@@ -99,9 +99,13 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number; kernel: 
   });
   try {
     const lines: string[] = [];
+    let partial = '';
     let waiting: (() => void) | undefined;
     sink.stdout.setEncoding('utf8').on('data', (d: string) => {
-      lines.push(...d.split('\n').filter(Boolean));
+      // A chunk may end in the middle of a line: keep the rest for the next one.
+      const parts = (partial + d).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts.filter(Boolean));
       waiting?.();
     });
     const nextLine = async (): Promise<string> => {
