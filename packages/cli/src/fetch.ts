@@ -14,6 +14,7 @@ import {
   noSuchInterface,
   permissionDenied,
 } from './errors.js';
+import { chunksOf } from './chunks.js';
 import { buildRequest, HttpParseError, HttpResponseParser, isRedirectStatus, requestHeadLines, type ResponseHead } from './http.js';
 import { OutputSink } from './output.js';
 import { formatTransferSummary, isTerminal, TransferProgress } from './progress.js';
@@ -402,7 +403,7 @@ class FetchRun {
     };
 
     try {
-      for await (const chunk of socket as AsyncIterable<Uint8Array>) {
+      for await (const chunk of chunksOf(socket)) {
         // Bytes after the response are not ours to use; keep reading only to see the FIN.
         if (parser.isComplete) continue;
         if ((await onEvents(parser.push(chunk))) === 'stop') {

@@ -1,0 +1,61 @@
+import { finished, type Readable } from 'node:stream';
+
+/** Chunks waiting for the loop before the stream is paused: 64 of the host's 64 KiB chunks, the receive window. */
+const DEFAULT_MAX_QUEUED = 64;
+
+/**
+ * The chunks of a byte stream as they were pushed, for `for await`.
+ *
+ * Iterating a Readable directly calls `read()`, which joins every chunk
+ * buffered since the last read into one new buffer. At network speed, while
+ * the loop waits for the disk, that is megabytes each time: a copy of the
+ * body into fresh memory, which costs more than the whole TCP receive path.
+ * Here the stream flows and its chunks queue up for the loop as they are; with
+ * `maxQueued` waiting the stream is paused, its own buffer fills, and the TCP
+ * window closes.
+ *
+ * Ends like the built-in iteration: on 'end', with the stream's error, with
+ * `ERR_STREAM_PREMATURE_CLOSE` when it closes before its end, and leaving the
+ * loop early destroys the stream. Chunks that arrived before an error are
+ * still yielded first.
+ */
+export async function* chunksOf(stream: Readable, maxQueued = DEFAULT_MAX_QUEUED): AsyncGenerator<Uint8Array, void, undefined> {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const onData = (chunk: Uint8Array): void => {
+    queue.push(chunk);
+    if (queue.length >= maxQueued) stream.pause();
+    notify();
+  };
+  const stopWatching = finished(stream, { writable: false }, (error) => {
+    ended = true;
+    failure = error ?? undefined;
+    notify();
+  });
+  stream.on('data', onData);
+  try {
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        if (queue.length === 0 && stream.isPaused()) stream.resume();
+        yield chunk;
+      } else if (ended) {
+        if (failure !== undefined) throw failure;
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    }
+  } finally {
+    stream.off('data', onData);
+    stopWatching();
+    if (!ended) stream.destroy();
+  }
+}
