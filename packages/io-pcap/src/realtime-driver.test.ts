@@ -358,7 +358,7 @@ describe('PcapStack with a fake host: connection outcomes', () => {
 });
 
 describe('PcapStack with a fake host: driving', () => {
-  it('feeds a batch with one timestamp, then drains once', async () => {
+  it('feeds every frame of a burst to the host as it comes, then drains once at the end of the burst', async () => {
     let now = 5;
     const { host, device, stack } = makeStack(() => now);
     openStacks.push(stack);
@@ -431,6 +431,27 @@ describe('PcapStack with a fake host: driving', () => {
     expect(failures).toEqual([offload]);
     expect(stack.failure).toBe(offload);
     await expect(stack.connect('198.18.10.1', 80)).rejects.toBe(offload);
+  });
+
+  it('stops with an internal error, instead of hanging, when the host never stops producing frames', async () => {
+    const failures: IoPcapError[] = [];
+    const setup = makeStack();
+    const stack = PcapStack.attach({
+      host: setup.host,
+      device: setup.device,
+      mac: 2,
+      ip: OUR_IP,
+      prefixLength: 24,
+      onFailure: (error) => failures.push(error),
+    });
+    openStacks.push(stack);
+    const frame = new Uint8Array(60);
+    setup.host.pollFrame = () => frame;
+    setup.device.arrive();
+    expect(failures.map((failure) => failure.message)).toEqual([
+      expect.stringMatching(/internal error in the stack: the host produced over 1000000 frames at once/),
+    ]);
+    expect(setup.device.closed).toBe(true);
   });
 
   it('reports host and device counters together', async () => {

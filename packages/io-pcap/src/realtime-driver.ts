@@ -76,6 +76,11 @@ interface PendingConnect {
 
 /** Bound on drain rounds in one go; the rest continues on the next turn of the event loop. */
 const MAX_DRAIN_ROUNDS = 10_000;
+/**
+ * A full send window is a few thousand frames; a host still producing after this
+ * many in one round is looping, and the stack stops with an error instead of hanging.
+ */
+const MAX_OUTPUTS_PER_ROUND = 1_000_000;
 
 /**
  * Binds a sans-I/O `NetworkHost` to a real device and the real clock. It adds no
@@ -321,12 +326,15 @@ export class PcapStack {
         const now = this.clock();
         const deadline = this.host.nextDeadline();
         if (deadline !== undefined && deadline <= now) this.host.advanceTime(now);
+        let outputs = 0;
         for (let frame = this.host.pollFrame(); frame !== undefined; frame = this.host.pollFrame()) {
           if (this.awaitingPort.length > 0) this.learnLocalPort(frame);
           this.device.send(frame);
+          if (++outputs > MAX_OUTPUTS_PER_ROUND) throw new Error(`the host produced over ${MAX_OUTPUTS_PER_ROUND} frames at once`);
         }
         for (let event = this.host.pollEvent(); event !== undefined; event = this.host.pollEvent()) {
           this.dispatch(event);
+          if (++outputs > MAX_OUTPUTS_PER_ROUND) throw new Error(`the host produced over ${MAX_OUTPUTS_PER_ROUND} events at once`);
         }
         rounds++;
       } while (this.drainAgain && rounds < MAX_DRAIN_ROUNDS);
