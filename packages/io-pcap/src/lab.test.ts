@@ -97,7 +97,7 @@ describe('lab lifecycle', () => {
     // An open capture on the interface about to vanish is closed first (the addon would abort the process).
     const device = PcapDevice.open({ iface: first.clientIface, mac: 0x020000001302 });
     const failures: IoPcapError[] = [];
-    device.start({ frames: () => undefined, failure: (error) => failures.push(error) });
+    device.start({ frame: () => undefined, endOfBurst: () => undefined, failure: (error) => failures.push(error) });
     // A second lab of the same name finds the first one's namespaces and removes them.
     const second = await createLab({ name: 'tcpd-lab2', subnet: 19 });
     expect(failures.map((error) => error.code)).toEqual(['pcap']);

@@ -126,11 +126,27 @@ class FakeDevice implements FrameDevice {
 
 const OUR_IP = parseIpv4('198.18.10.2');
 
-function makeStack(clock: () => number = () => 1000) {
+function makeStack(clock: () => number = () => 1000, onFailure?: (error: IoPcapError) => void) {
   const host = new FakeHost();
   const device = new FakeDevice();
-  const stack = PcapStack.attach({ host, device, mac: 0x020000000a02, ip: OUR_IP, prefixLength: 24, clock });
+  const stack = PcapStack.attach({
+    host,
+    device,
+    mac: 0x020000000a02,
+    ip: OUR_IP,
+    prefixLength: 24,
+    clock,
+    ...(onFailure === undefined ? {} : { onFailure }),
+  });
   return { host, device, stack };
+}
+
+/** A stack whose failures are collected. */
+function failingStack() {
+  const failures: IoPcapError[] = [];
+  const setup = makeStack(undefined, (error) => failures.push(error));
+  openStacks.push(setup.stack);
+  return { ...setup, failures };
 }
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -412,21 +428,11 @@ describe('PcapStack with a fake host: driving', () => {
   });
 
   it('fails every stream with the device failure', async () => {
-    const failures: IoPcapError[] = [];
-    const setup = makeStack();
-    const stack = PcapStack.attach({
-      host: setup.host,
-      device: setup.device,
-      mac: 2,
-      ip: OUR_IP,
-      prefixLength: 24,
-      onFailure: (error) => failures.push(error),
-    });
-    openStacks.push(stack);
+    const { device, stack, failures } = failingStack();
     const socket = await stack.connect('198.18.10.1', 80);
     const streamError = new Promise<Error>((resolve) => socket.once('error', resolve));
     const offload = new IoPcapError('offload', 'run ethtool');
-    setup.device.receiver?.failure(offload);
+    device.receiver?.failure(offload);
     expect(await streamError).toBe(offload);
     expect(failures).toEqual([offload]);
     expect(stack.failure).toBe(offload);
@@ -434,24 +440,14 @@ describe('PcapStack with a fake host: driving', () => {
   });
 
   it('stops with an internal error, instead of hanging, when the host never stops producing frames', async () => {
-    const failures: IoPcapError[] = [];
-    const setup = makeStack();
-    const stack = PcapStack.attach({
-      host: setup.host,
-      device: setup.device,
-      mac: 2,
-      ip: OUR_IP,
-      prefixLength: 24,
-      onFailure: (error) => failures.push(error),
-    });
-    openStacks.push(stack);
+    const { host, device, failures } = failingStack();
     const frame = new Uint8Array(60);
-    setup.host.pollFrame = () => frame;
-    setup.device.arrive();
+    host.pollFrame = () => frame;
+    device.arrive();
     expect(failures.map((failure) => failure.message)).toEqual([
       expect.stringMatching(/internal error in the stack: the host produced over 1000000 frames at once/),
     ]);
-    expect(setup.device.closed).toBe(true);
+    expect(device.closed).toBe(true);
   });
 
   it('reports host and device counters together', async () => {
