@@ -57,6 +57,11 @@ export interface TcpConfig {
   readonly finWait2Timeout: number;
   /** Congestion control: NewReno (RFC 5681, RFC 6582) or CUBIC (RFC 9438). */
   readonly congestion: CongestionAlgorithm;
+  /**
+   * HyStart++ (RFC 9406): the first slow start slows down, then ends, when the
+   * RTT grows (a queue is filling) rather than only when segments are lost.
+   */
+  readonly hystart: boolean;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -81,4 +86,5 @@ export const defaultTcpConfig: TcpConfig = {
   keepAliveProbes: 9,
   finWait2Timeout: 0,
   congestion: 'newreno',
+  hystart: true,
 };

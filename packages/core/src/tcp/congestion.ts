@@ -4,6 +4,7 @@
  * stay in the connection, which tells the algorithm what happened.
  */
 import { CubicCongestionControl } from './cubic.js';
+import type { SlowStartAck } from './hystart.js';
 import { NewRenoCongestionControl } from './newreno.js';
 
 export interface CongestionControl {
@@ -11,8 +12,12 @@ export interface CongestionControl {
   /** Congestion window and slow-start threshold, in bytes. */
   readonly cwnd: number;
   readonly ssthresh: number;
-  /** `acked` bytes of new data were cumulatively acknowledged while not in recovery. */
-  onAck(acked: number, now: number, srtt: number | undefined): void;
+  /**
+   * `acked` bytes of new data were cumulatively acknowledged while not in
+   * recovery. `slowStart` carries what HyStart++ needs (the ACK's RTT sample,
+   * the ACK number and SND.NXT), when it is enabled.
+   */
+  onAck(acked: number, now: number, srtt: number | undefined, slowStart?: SlowStartAck): void;
   /** Loss detected by duplicate ACKs or SACK: RFC 5681 §3.2 step 2 (ssthresh from flight size) and cwnd for recovery. */
   onEnterRecovery(flightSize: number, now: number, recovery?: RecoveryStyle): void;
   /** One more duplicate ACK during fast recovery (RFC 5681 §3.2 step 4: inflate by SMSS). */
@@ -41,11 +46,21 @@ export type CongestionAlgorithm = 'newreno' | 'cubic';
  */
 export type RecoveryStyle = 'newreno' | 'sack';
 
-export function createCongestionControl(algorithm: CongestionAlgorithm, smss: number, now: number): CongestionControl {
+export interface CongestionOptions {
+  /** End the first slow start with HyStart++ (RFC 9406) when the RTT grows. */
+  readonly hystart?: boolean;
+}
+
+export function createCongestionControl(
+  algorithm: CongestionAlgorithm,
+  smss: number,
+  now: number,
+  options: CongestionOptions = {},
+): CongestionControl {
   switch (algorithm) {
     case 'newreno':
-      return new NewRenoCongestionControl(smss, now);
+      return new NewRenoCongestionControl(smss, now, options);
     case 'cubic':
-      return new CubicCongestionControl(smss, now);
+      return new CubicCongestionControl(smss, now, options);
   }
 }

@@ -239,7 +239,7 @@ export class Connection {
       minRto: this.config.minRto,
       maxRto: this.config.maxRto,
     });
-    this.cc = createCongestionControl(this.algorithm, this.sendMss, 0);
+    this.cc = createCongestionControl(this.algorithm, this.sendMss, 0, { hystart: params.config.hystart });
   }
 
   // ---------------------------------------------------------------- queries
@@ -794,19 +794,21 @@ export class Connection {
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
     if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
     else this.rtoAt = this.now + this.rtt.rto;
+    let sample: number | undefined;
     if (this.echoedTimestamp !== undefined) {
       // RFC 7323 §4.1: with timestamps every ACK of new data yields a sample. But a receiver
       // that already held a retransmitted segment echoes the original's timestamp (§4.3, R3
       // skips unacceptable segments), so an echo older than our last retransmission may
       // measure the timeout itself: Karn's ambiguity again, and no sample is taken.
       if (!seqLt(this.echoedTimestamp, this.retransmittedAtTs)) {
-        this.rtt.sample(Math.max(seqDiffTs(this.tsValue(), this.echoedTimestamp), 0));
+        sample = Math.max(seqDiffTs(this.tsValue(), this.echoedTimestamp), 0);
       }
       this.timedSeq = undefined;
     } else if (this.timedSeq !== undefined && seqGe(ack, this.timedSeq)) {
-      this.rtt.sample(Math.max(this.now - this.timedAt, 0));
+      sample = Math.max(this.now - this.timedAt, 0);
       this.timedSeq = undefined;
     }
+    if (sample !== undefined) this.rtt.sample(sample);
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
         // RFC 6582 §3.2 step 3 / RFC 6675 §5: recovery ends with the ACK of everything sent before it began.
@@ -818,7 +820,7 @@ export class Connection {
         this.retransmitHead = true;
       }
     } else {
-      this.cc.onAck(Math.min(newlyAcked, flightBefore), this.now, this.rtt.srtt);
+      this.cc.onAck(Math.min(newlyAcked, flightBefore), this.now, this.rtt.srtt, { rtt: sample, ack, sndNxt: this.sndNxt });
       // SACK may show a loss before three duplicates arrive (RFC 6675 §5, IsLost(SND.UNA)).
       if (this.sackPermitted) this.maybeEnterRecovery();
     }
@@ -1119,7 +1121,7 @@ export class Connection {
       this.rcvShift = 0;
     }
     this.sackPermitted = this.config.sack && options.sackPermitted === true;
-    this.cc = createCongestionControl(this.algorithm, this.sendMss, this.now);
+    this.cc = createCongestionControl(this.algorithm, this.sendMss, this.now, { hystart: this.config.hystart });
   }
 
   private unsentBytes(): number {

@@ -2,7 +2,8 @@
  * Reno congestion control (RFC 5681) with the NewReno fast recovery of
  * RFC 6582, byte-counted (RFC 3465). Windows are in bytes.
  */
-import type { CongestionControl, RecoveryStyle } from './congestion.js';
+import type { CongestionControl, CongestionOptions, RecoveryStyle } from './congestion.js';
+import { HyStartPlusPlus, type SlowStartAck } from './hystart.js';
 
 /**
  * The largest window a peer can ever offer (RFC 7323 §2.3: 2^30 bytes with
@@ -23,15 +24,19 @@ export class NewRenoCongestionControl implements CongestionControl {
   protected threshold = Number.POSITIVE_INFINITY;
   /** RFC 3465 §2.1: bytes acknowledged in congestion avoidance not yet turned into growth. */
   protected bytesAcked = 0;
+  /** Ends the first slow start on a rising RTT instead of a loss, when enabled. */
+  private readonly slowStartExit: HyStartPlusPlus | undefined;
 
-  constructor(smss: number, _now: number) {
+  constructor(smss: number, _now: number, options: CongestionOptions = {}) {
     if (!Number.isInteger(smss) || smss <= 0) {
       throw new RangeError(`SMSS must be a positive integer, got ${smss}`);
     }
     this.smss = smss;
     this.initialWindow = initialCongestionWindow(smss);
     this.window = this.initialWindow;
+    this.slowStartExit = options.hystart === true ? new HyStartPlusPlus() : undefined;
   }
+
 
   get cwnd(): number {
     return Math.floor(this.window);
@@ -41,15 +46,23 @@ export class NewRenoCongestionControl implements CongestionControl {
     return Math.floor(this.threshold);
   }
 
-  onAck(acked: number, now: number, srtt: number | undefined): void {
+  onAck(acked: number, now: number, srtt: number | undefined, slowStartAck?: SlowStartAck): void {
     if (!(acked > 0)) return;
     let remaining = acked;
+    let divisor = 1;
+    if (this.window < this.threshold && this.slowStartExit !== undefined && slowStartAck !== undefined) {
+      // RFC 9406 §4.2: the first slow start ends once the RTT has grown for CSS_ROUNDS rounds.
+      if (this.slowStartExit.onAck(slowStartAck) === 'done' && !Number.isFinite(this.threshold)) this.threshold = this.window;
+      divisor = this.slowStartExit.growthDivisor;
+    }
     if (this.window < this.threshold) {
       // Slow start with appropriate byte counting (RFC 3465 §2.2, L = 2·SMSS):
       // grow by the bytes acknowledged, at most 2·SMSS per ACK, up to ssthresh;
       // bytes acknowledged past ssthresh count toward congestion avoidance.
+      // Conservative Slow Start (RFC 9406 §4.2) grows by a quarter of that.
       const slowStartBytes = Math.min(remaining, this.threshold - this.window);
-      this.window = Math.min(this.window + Math.min(slowStartBytes, 2 * this.smss), MAX_CONGESTION_WINDOW);
+      const growth = Math.min(slowStartBytes, 2 * this.smss) / divisor;
+      this.window = Math.min(this.window + growth, MAX_CONGESTION_WINDOW);
       remaining -= slowStartBytes;
     }
     if (remaining > 0 && this.window >= this.threshold) {
@@ -58,6 +71,7 @@ export class NewRenoCongestionControl implements CongestionControl {
   }
 
   onEnterRecovery(flightSize: number, _now: number, recovery: RecoveryStyle = 'newreno'): void {
+    this.slowStartExit?.stop();
     this.threshold = this.reducedThreshold(flightSize);
     // RFC 5681 §3.2 step 3: inflate by the three segments that left the network;
     // RFC 6675 §5 step 4.2: SACK recovery measures the pipe instead, from cwnd = ssthresh.
@@ -83,6 +97,7 @@ export class NewRenoCongestionControl implements CongestionControl {
   }
 
   onRetransmissionTimeout(flightSize: number, _now: number, repeated = false): void {
+    this.slowStartExit?.stop();
     if (!repeated || !Number.isFinite(this.threshold)) {
       this.threshold = this.reducedThreshold(flightSize);
     }
