@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chunksOf } from './chunks.js';
+import { ChunkLoan, canReleaseChunks, chunksOf } from './chunks.js';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 
@@ -62,5 +62,29 @@ describe('chunksOf', () => {
       break;
     }
     expect(stream.destroyed).toBe(true);
+  });
+});
+
+describe('ChunkLoan', () => {
+  it('gives the chunk back once the loop is done and every write of a part of it has completed, once', () => {
+    const given: Uint8Array[] = [];
+    const chunk = bytes(1, 2, 3, 4);
+    const loan = new ChunkLoan(chunk, (c) => given.push(c));
+    const firstWrite = loan.hold();
+    const secondWrite = loan.hold();
+    loan.end();
+    firstWrite();
+    firstWrite(); // a callback called twice counts once
+    expect(given).toEqual([]);
+    secondWrite();
+    expect(given).toEqual([chunk]);
+  });
+
+  it('does nothing for a stream that cannot take chunks back', () => {
+    expect(canReleaseChunks(new PassThrough())).toBe(false);
+    expect(canReleaseChunks({ release: () => undefined })).toBe(true);
+    const loan = new ChunkLoan(bytes(1), undefined);
+    loan.hold()();
+    loan.end();
   });
 });

@@ -59,3 +59,45 @@ export async function* chunksOf(stream: Readable, maxQueued = DEFAULT_MAX_QUEUED
     if (!ended) stream.destroy();
   }
 }
+
+/** A stream whose delivered chunks can be given back to the stack that delivered them (io-pcap's TcpSocket). */
+export interface ChunkReleasing {
+  release(chunk: Uint8Array): void;
+}
+
+export const canReleaseChunks = (stream: object): stream is ChunkReleasing =>
+  typeof (stream as Partial<ChunkReleasing>).release === 'function';
+
+/**
+ * One delivered chunk on loan from the stack: given back once the loop is
+ * done with it and every write of a part of it has completed, so that its
+ * memory serves the next data instead of fresh memory.
+ */
+export class ChunkLoan {
+  private holds = 1;
+
+  constructor(
+    private readonly chunk: Uint8Array,
+    private readonly giveBack: ((chunk: Uint8Array) => void) | undefined,
+  ) {}
+
+  /** A user of part of the chunk (a pending write); call the result when it is done, once. */
+  hold(): () => void {
+    this.holds++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.drop();
+    };
+  }
+
+  /** The loop is done with the chunk. */
+  end(): void {
+    this.drop();
+  }
+
+  private drop(): void {
+    if (--this.holds === 0) this.giveBack?.(this.chunk);
+  }
+}

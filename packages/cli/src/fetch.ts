@@ -14,7 +14,7 @@ import {
   noSuchInterface,
   permissionDenied,
 } from './errors.js';
-import { chunksOf } from './chunks.js';
+import { ChunkLoan, canReleaseChunks, chunksOf } from './chunks.js';
 import { buildRequest, HttpParseError, HttpResponseParser, isRedirectStatus, requestHeadLines, type ResponseHead } from './http.js';
 import { OutputSink } from './output.js';
 import { formatTransferSummary, isTerminal, TransferProgress } from './progress.js';
@@ -365,7 +365,7 @@ class FetchRun {
     let keepBody = false;
     let lingerTimer: NodeJS.Timeout | undefined;
 
-    const onEvents = async (events: ReturnType<HttpResponseParser['push']>): Promise<'continue' | 'stop'> => {
+    const onEvents = async (events: ReturnType<HttpResponseParser['push']>, loan?: ChunkLoan): Promise<'continue' | 'stop'> => {
       for (const event of events) {
         switch (event.kind) {
           case 'interim':
@@ -392,7 +392,7 @@ class FetchRun {
           }
           case 'body':
             this.received += event.bytes.length;
-            if (keepBody) await this.output.write(event.bytes);
+            if (keepBody) await this.output.write(event.bytes, loan?.hold());
             progress?.update(parser.progress.bodyBytes, parser.progress.totalBytes);
             break;
           case 'complete':
@@ -403,10 +403,22 @@ class FetchRun {
     };
 
     try {
+      const giveBack = canReleaseChunks(socket) ? (chunk: Uint8Array) => socket.release(chunk) : undefined;
       for await (const chunk of chunksOf(socket)) {
+        // The chunk goes back to the stack once parsed and written out (the parser keeps no view of it).
+        const loan = new ChunkLoan(chunk, giveBack);
         // Bytes after the response are not ours to use; keep reading only to see the FIN.
-        if (parser.isComplete) continue;
-        if ((await onEvents(parser.push(chunk))) === 'stop') {
+        if (parser.isComplete) {
+          loan.end();
+          continue;
+        }
+        let next: 'continue' | 'stop';
+        try {
+          next = await onEvents(parser.push(chunk), loan);
+        } finally {
+          loan.end();
+        }
+        if (next === 'stop') {
           if (redirectTo !== undefined) break;
           // The server closes after the response (Connection: close); give its FIN a moment to
           // arrive, then close our side, then give up on it.

@@ -321,7 +321,8 @@ export class HttpResponseParser {
     this.lineLength += piece.length;
     this.sectionBytes += piece.length + (lf === -1 ? 0 : 1);
     this.checkLineBound();
-    if (piece.length > 0) this.lineParts.push(piece.slice());
+    // A copy: the chunk may be a Buffer (whose slice is a view), and its memory may be reused after push().
+    if (piece.length > 0) this.lineParts.push(new Uint8Array(piece));
     if (lf === -1) return { next: chunk.length };
     const bytes = this.lineParts.length === 1 ? this.lineParts[0]! : concatBytes(this.lineParts, this.lineLength);
     this.lineParts = [];

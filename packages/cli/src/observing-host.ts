@@ -59,6 +59,10 @@ export class ObservingHost implements NetworkHost {
     this.inner.receiveFrame(frame, now);
   }
 
+  release(data: Uint8Array): void {
+    this.inner.release(data);
+  }
+
   advanceTime(now: number): void {
     this.inner.advanceTime(now);
   }

@@ -41,12 +41,13 @@ export class OutputSink {
     this.stream.on('error', this.onError);
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
+  /** Resolves once the destination can take more; `written` is called once `bytes` are out of our hands. */
+  async write(bytes: Uint8Array, written?: () => void): Promise<void> {
     this.open();
     if (this.failure !== undefined) throw this.failure;
     const stream = this.stream!;
     this.bytes += bytes.length;
-    if (stream.write(bytes)) return;
+    if (stream.write(bytes, written === undefined ? undefined : () => written())) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         stream.off('drain', done);

@@ -64,6 +64,11 @@ class FakeHost implements NetworkHost {
   pollEvent(): HostEvent | undefined {
     return this.events.shift();
   }
+  readonly released: Uint8Array[] = [];
+  release(data: Uint8Array): void {
+    this.released.push(data);
+  }
+
   nextDeadline(): number | undefined {
     return this.deadline;
   }
@@ -272,6 +277,13 @@ describe('PcapStack with a fake host: reading', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('gives a chunk the reader is done with back to the host', async () => {
+    const { host, socket } = await connected();
+    const chunk = new Uint8Array(10);
+    socket.release(chunk);
+    expect(host.released).toEqual([chunk]);
   });
 
   it('keeps a large unread backlog unconsumed', async () => {

@@ -131,6 +131,7 @@ export class PcapStack {
       close: (socket) => this.afterCall(this.host.close(socket, this.clock())),
       abort: (socket) => this.afterCall(this.host.abort(socket, this.clock())),
       state: (socket) => this.host.socketState(socket),
+      release: (data) => this.host.release(data),
     };
   }
 

@@ -9,6 +9,7 @@ export interface SocketLink {
   close(socket: SocketId): void;
   abort(socket: SocketId): void;
   state(socket: SocketId): string | undefined;
+  release(data: Uint8Array): void;
 }
 
 export interface TcpSocketOptions {
@@ -97,6 +98,17 @@ export class TcpSocket extends Duplex {
     if (this.destroyed || this.peerClosed) return;
     this.unconsumed += data.length;
     if (this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) this.releaseConsumed();
+  }
+
+  /**
+   * Gives back the memory of a chunk this stream delivered, once the reader is
+   * done with every byte of it (written out, parsed, copied): the stack reuses
+   * it for later data instead of fresh memory. Optional; never for a chunk
+   * still in use (see `NetworkHost.release`). Chunks joined by `read()` are
+   * new memory, and releasing them does nothing.
+   */
+  release(chunk: Uint8Array): void {
+    this.link.release(chunk);
   }
 
   hostWritable(): void {

@@ -181,6 +181,11 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return this.record('nextDeadline', [], () => this.inner.nextDeadline());
   }
 
+  /** Not recorded: reusing memory changes no output (each data event was recorded as its bytes when polled). */
+  release(data: Uint8Array): void {
+    this.inner.release(data);
+  }
+
   connect(remoteIp: number, remotePort: number, now: number, localPort?: number): SocketId {
     return this.record('connect', [remoteIp, remotePort, now, localPort ?? null], () =>
       this.inner.connect(remoteIp, remotePort, now, localPort),

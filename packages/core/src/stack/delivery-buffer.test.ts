@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeliveryBuffer } from './delivery-buffer.js';
+import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -11,6 +11,10 @@ const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   }
   return out;
 };
+
+/** Whether a held view still has the bytes it had when taken (a memcmp: views are up to 64 KiB). */
+const unchanged = ({ view, copy }: { view: Uint8Array; copy: Uint8Array }): boolean =>
+  Buffer.compare(Buffer.from(view.buffer, view.byteOffset, view.length), copy) === 0;
 
 describe('DeliveryBuffer', () => {
   it('hands out every appended byte once, in order, in views that later appends and reused sources never change', () => {
@@ -46,6 +50,47 @@ describe('DeliveryBuffer', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('reuses released memory, and never writes over bytes still held', () => {
+    const step = fc.oneof(
+      fc.record({ append: fc.integer({ min: 1, max: 70_000 }) }),
+      fc.record({ take: fc.constant(true) }),
+      fc.record({ release: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const pool = new ChunkPool();
+        const buffer = new DeliveryBuffer(pool);
+        const held: Array<{ view: Uint8Array; copy: Uint8Array }> = [];
+        let fill = 0;
+        const takeAll = () => {
+          for (let view = buffer.take(); view !== undefined; view = buffer.take()) held.push({ view, copy: view.slice() });
+        };
+        for (const s of steps) {
+          if ('append' in s) buffer.append(new Uint8Array(s.append).fill(++fill & 0xff));
+          else if ('take' in s) takeAll();
+          else if (held.length > 0) pool.release(held.splice(s.release % held.length, 1)[0]!.view);
+          for (const h of held) expect(unchanged(h)).toBe(true);
+        }
+        takeAll();
+        for (const h of held) expect(unchanged(h)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+    // Released as they are taken, a long stream of chunks lives in a few buffers.
+    const pool = new ChunkPool();
+    const buffer = new DeliveryBuffer(pool);
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 1000; i++) {
+      buffer.append(new Uint8Array(20_000).fill(i & 0xff));
+      for (let view = buffer.take(); view !== undefined; view = buffer.take()) {
+        expect(view[0]).toBe(i & 0xff);
+        buffers.add(view.buffer);
+        pool.release(view);
+      }
+    }
+    expect(buffers.size).toBeLessThanOrEqual(3);
   });
 
   it('coalesces small appends into one view', () => {

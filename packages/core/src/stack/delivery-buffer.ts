@@ -9,9 +9,69 @@
  *   small chunk per segment, which is what stream consumers are slowest at.
  *
  * Views handed out never overlap later ones: a chunk is only ever appended to,
- * and a full chunk is replaced by a new one.
+ * and a full chunk is replaced by one from the `ChunkPool`.
  */
 const CHUNK_SIZE = 64 * 1024;
+/**
+ * Released chunks kept for reuse, 16 MiB: about what a 4 MiB receive window
+ * can leave in an application's hands at once (a stream's buffer, a reading
+ * loop's queue, writes in flight), so that a steady transfer needs no fresh memory.
+ */
+const MAX_POOLED = 256;
+
+interface ChunkState {
+  /** Bytes of the chunk handed to the application, and bytes it released. */
+  handedOut: number;
+  released: number;
+  /** The delivery buffer has moved on to another chunk: nothing more is written here. */
+  retired: boolean;
+}
+
+/**
+ * Memory for delivered bytes, reused once the application is done with it, as
+ * lwIP's pbufs are. Fresh memory costs a page fault per 4 KiB on first touch,
+ * and freed memory waits for the garbage collector: at network speed that is
+ * a large share of the receive path. A chunk comes back once it is full and
+ * every byte handed out of it was released (`NetworkHost.release`). An
+ * application that never releases simply gets fresh chunks; states of chunks
+ * it dropped go with them (a WeakMap).
+ */
+export class ChunkPool {
+  private readonly free: Uint8Array[] = [];
+  private readonly states = new WeakMap<ArrayBufferLike, ChunkState>();
+
+  take(): Uint8Array {
+    const chunk = this.free.pop() ?? new Uint8Array(CHUNK_SIZE);
+    this.states.set(chunk.buffer, { handedOut: 0, released: 0, retired: false });
+    return chunk;
+  }
+
+  handedOut(chunk: Uint8Array, bytes: number): void {
+    const state = this.states.get(chunk.buffer);
+    if (state !== undefined) state.handedOut += bytes;
+  }
+
+  retire(chunk: Uint8Array): void {
+    const state = this.states.get(chunk.buffer);
+    if (state === undefined) return;
+    state.retired = true;
+    this.recycleIfDone(chunk, state);
+  }
+
+  /** The application is done with `view`; views of memory not from this pool are ignored. */
+  release(view: Uint8Array): void {
+    const state = this.states.get(view.buffer);
+    if (state === undefined || view.byteOffset + view.length > CHUNK_SIZE) return;
+    state.released += view.length;
+    this.recycleIfDone(new Uint8Array(view.buffer, 0, CHUNK_SIZE), state);
+  }
+
+  private recycleIfDone(chunk: Uint8Array, state: ChunkState): void {
+    if (!state.retired || state.released < state.handedOut) return;
+    this.states.delete(chunk.buffer);
+    if (this.free.length < MAX_POOLED) this.free.push(chunk);
+  }
+}
 
 export class DeliveryBuffer {
   private chunk: Uint8Array | undefined;
@@ -21,6 +81,8 @@ export class DeliveryBuffer {
   private end = 0;
   /** Views of earlier chunks, filled before they were handed out. */
   private readonly full: Uint8Array[] = [];
+
+  constructor(private readonly pool: ChunkPool = new ChunkPool()) {}
 
   get isEmpty(): boolean {
     return this.full.length === 0 && this.end === this.start;
@@ -32,8 +94,13 @@ export class DeliveryBuffer {
     while (offset < bytes.length) {
       let chunk = this.chunk;
       if (chunk === undefined || this.end === chunk.length) {
-        if (chunk !== undefined && this.end > this.start) this.full.push(chunk.subarray(this.start, this.end));
-        chunk = this.chunk = new Uint8Array(CHUNK_SIZE);
+        if (chunk !== undefined) {
+          if (this.end > this.start) this.full.push(chunk.subarray(this.start, this.end));
+          // Views of it may still be waiting in `full`: they count as handed out already.
+          this.pool.handedOut(chunk, this.end - this.start);
+          this.pool.retire(chunk);
+        }
+        chunk = this.chunk = this.pool.take();
         this.start = this.end = 0;
       }
       const count = Math.min(bytes.length - offset, chunk.length - this.end);
@@ -49,6 +116,7 @@ export class DeliveryBuffer {
     if (earlier !== undefined) return earlier;
     if (this.chunk === undefined || this.end === this.start) return undefined;
     const view = this.chunk.subarray(this.start, this.end);
+    this.pool.handedOut(this.chunk, view.length);
     this.start = this.end;
     return view;
   }

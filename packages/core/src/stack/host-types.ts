@@ -52,7 +52,8 @@ export type HostEvent =
   /**
    * Bytes delivered in order. The application calls `consume` once it has processed them.
    * The view stays valid after delivery: it is a copy, which the host never writes to
-   * again. Text of several segments comes as one event when nothing else came between.
+   * again unless the application `release`s it. Text of several segments comes as one
+   * event when nothing else came between.
    */
   | { readonly type: 'data'; readonly socket: SocketId; readonly data: Uint8Array }
   /** The send buffer has room again after `send` accepted less than offered. */
@@ -126,6 +127,14 @@ export interface NetworkHost {
   /** Next Ethernet frame to put on the wire, if any. */
   pollFrame(): Uint8Array | undefined;
   pollEvent(): HostEvent | undefined;
+  /**
+   * The application is done with the bytes of a `data` event (all of them, or
+   * a part): the host may reuse that memory for later data, as lwIP reuses a
+   * freed pbuf. Calling it is optional (bytes never released are left to the
+   * garbage collector); releasing bytes that are still in use, or twice,
+   * corrupts later data.
+   */
+  release(data: Uint8Array): void;
   /** Earliest time at which `advanceTime` has work to do. */
   nextDeadline(): number | undefined;
   connect(remoteIp: number, remotePort: number, now: number, localPort?: number): SocketId;

@@ -16,7 +16,7 @@ import { decodeTcp } from '../wire/tcp.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
-import { DeliveryBuffer } from './delivery-buffer.js';
+import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
 import { Fifo } from './fifo.js';
 import {
   emptyHostStats,
@@ -81,6 +81,8 @@ export class Host implements NetworkHost {
   private readonly events = new Fifo<HostEvent>();
   /** Received text not yet reported, per socket: reported as late as possible, so bursts coalesce. */
   private readonly delivering = new Map<SocketId, DeliveryBuffer>();
+  /** Memory for delivered bytes, shared by every connection and reused once released. */
+  private readonly deliveryChunks = new ChunkPool();
   private readonly arp: ArpResolver;
 
   constructor(config: HostConfig) {
@@ -122,6 +124,10 @@ export class Host implements NetworkHost {
 
   pollEvent(): HostEvent | undefined {
     return this.events.take() ?? this.takeDelivered();
+  }
+
+  release(data: Uint8Array): void {
+    this.deliveryChunks.release(data);
   }
 
   nextDeadline(): number | undefined {
@@ -441,7 +447,7 @@ export class Host implements NetworkHost {
   private deliver(socket: SocketId, data: Uint8Array): void {
     let buffer = this.delivering.get(socket);
     if (buffer === undefined) {
-      buffer = new DeliveryBuffer();
+      buffer = new DeliveryBuffer(this.deliveryChunks);
       this.delivering.set(socket, buffer);
     }
     buffer.append(data);

@@ -46,7 +46,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
 
   let received = 0;
   let mismatch = -1;
-  // A raw receiver: checks bytes in place and consumes them, keeping nothing.
+  // A raw receiver: checks bytes in place, consumes them and gives their memory back, keeping nothing.
   b.onEvent = (event) => {
     if (event.type !== 'data') return;
     const data = event.data;
@@ -56,6 +56,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
     }
     received += data.length;
     hostB.consume(event.socket, data.length, sim.clock.now);
+    hostB.release(data);
   };
   hostB.listen(5001, 0);
   let sent = 0;

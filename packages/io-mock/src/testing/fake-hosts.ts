@@ -56,6 +56,9 @@ export abstract class FakeHost implements NetworkHost {
   pollEvent(): HostEvent | undefined {
     return this.eventsOut.shift();
   }
+  /** Its data events are copies of its own: nothing to reuse. */
+  release(_data: Uint8Array): void {}
+
 
   nextDeadline(): number | undefined {
     return undefined;

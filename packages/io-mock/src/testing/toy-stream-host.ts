@@ -143,6 +143,9 @@ export class ToyStreamHost implements NetworkHost {
   pollEvent(): HostEvent | undefined {
     return this.events.shift();
   }
+  /** Its data events are copies of its own: nothing to reuse. */
+  release(_data: Uint8Array): void {}
+
 
   nextDeadline(): number | undefined {
     return undefined;
