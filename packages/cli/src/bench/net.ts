@@ -79,6 +79,7 @@ async function kernelDownload(lab: Lab, url: string): Promise<number> {
   return Number(result.stdout) / MB;
 }
 
+/** Random loss on the server's side of the path: of what it sends from HTTP_PORT, and of what it receives on SINK_PORT. */
 async function setLoss(lab: Lab, percent: number): Promise<void> {
   await lab.exec(lab.serverNs, ['nft', 'delete', 'table', 'inet', 'tcpts_bench_loss']);
   if (percent === 0) return;
@@ -86,6 +87,9 @@ async function setLoss(lab: Lab, percent: number): Promise<void> {
     'table inet tcpts_bench_loss {',
     '  chain out { type filter hook output priority 0; policy accept;',
     `    tcp sport ${HTTP_PORT} numgen random mod 100 < ${percent} drop`,
+    '  }',
+    '  chain in { type filter hook input priority 0; policy accept;',
+    `    tcp dport ${SINK_PORT} numgen random mod 100 < ${percent} drop`,
     '  }',
     '}',
   ].join('\n');
@@ -182,10 +186,13 @@ async function main(): Promise<void> {
         await rm(out, { force: true });
       }
     }
-    await setLoss(lab, 0);
     await (server as { stop(): Promise<void> }).stop();
-    const up = await upload(lab, 100 * MB);
-    console.log(`upload   100 MB, 0% loss ${fmt(up.ours)}  ${fmt(up.kernel)}          ${(up.ours / up.kernel).toFixed(2)}`);
+    for (const loss of [0, 1]) {
+      await setLoss(lab, loss);
+      const up = await upload(lab, 100 * MB);
+      console.log(`upload   100 MB, ${loss}% loss ${fmt(up.ours)}  ${fmt(up.kernel)}          ${(up.ours / up.kernel).toFixed(2)}`);
+    }
+    await setLoss(lab, 0);
   } finally {
     await lab.destroy();
     await rm(dir, { recursive: true, force: true });
