@@ -71,8 +71,9 @@ async function oursDownload(lab: Lab, url: string, out: string): Promise<number>
   return summary.bytes / MB / summary.seconds;
 }
 
-async function kernelDownload(lab: Lab, url: string): Promise<number> {
-  const result = await lab.exec(lab.clientNs, ['curl', '-sS', '-o', '/dev/null', '-w', '%{speed_download}', url], {
+/** Kernel curl writes to a file beside ours, so that both pay for the same output. */
+async function kernelDownload(lab: Lab, url: string, out: string): Promise<number> {
+  const result = await lab.exec(lab.clientNs, ['curl', '-sS', '-o', out, '-w', '%{speed_download}', url], {
     timeoutMs: 120_000,
   });
   if (result.code !== 0) throw new Error(`kernel curl failed: ${result.stderr}`);
@@ -179,7 +180,9 @@ async function main(): Promise<void> {
         const out = join(dir, `got-${size}.bin`);
         const ours = await oursDownload(lab, url, out);
         const intact = (await sha256File(out)) === (await sha256File(join(dir, `${size}.bin`)));
-        const kernel = await kernelDownload(lab, url);
+        const kernelOut = join(dir, `kernel-${size}.bin`);
+        const kernel = await kernelDownload(lab, url, kernelOut);
+        await rm(kernelOut, { force: true });
         console.log(
           `download ${String(size).padStart(3)} MB, ${loss}% loss ${fmt(ours)}  ${fmt(kernel)}          ${(ours / kernel).toFixed(2)}${intact ? '' : '  BYTES DIFFER'}`,
         );
