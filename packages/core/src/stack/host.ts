@@ -330,6 +330,10 @@ export class Host implements NetworkHost {
       this.collectEvents(entry);
       return;
     }
+    this.transmit(entry, segment);
+  }
+
+  private transmit(entry: ConnectionEntry, segment: TcpSegment): void {
     this.trace(entry, 'out', segment);
     const mac = entry.nextHopMac ?? this.arp.lookup(entry.nextHopIp);
     if (mac === undefined) {
@@ -401,6 +405,10 @@ export class Host implements NetworkHost {
         this.pushEvent({ type: 'connected', socket });
         return;
       case 'closed':
+        // Its last words first: the RST of an abort (§3.10.5) is still waiting to be polled.
+        for (let segment = entry.connection.pollSegment(this.now); segment; segment = entry.connection.pollSegment(this.now)) {
+          this.transmit(entry, segment);
+        }
         this.remove(entry);
         if (entry.announced) this.pushEvent({ type: 'closed', socket });
         return;

@@ -148,8 +148,11 @@ describe('closing', () => {
     const { sim, client, server } = establishedPair({ seed: 5, faults: { delay: 5 }, tcp: { msl: MSL } });
     client.write(patternBytes(5_000, 3));
     runUntil(sim, () => server.bytesReceived === 5_000, { within: 1000, what: 'data' });
+    const abortedAt = sim.now;
     server.abort();
     runUntil(sim, () => client.closed, { within: 1000, what: 'a closed' });
+    // The abort's own RST, one link delay later (not a reset for a later segment after a timeout).
+    expect(sim.now - abortedAt).toBe(5);
     expect(client.error).toBe('reset');
     expect(client.events.slice(-2)).toEqual(['error:reset', 'closed']);
     expect(server.closed).toBe(true);
