@@ -574,6 +574,10 @@ export class Connection {
     // Sixth (URG) is not implemented: urgent data is delivered inline (RFC 6093 §5).
     // Seventh: segment text.
     this.processText(seg.seq, seg.payload);
+    // A PSH ends what the sender had to send for now: it may be waiting for this ACK to free
+    // its buffer, so the ACK of an odd last segment is not delayed (it still goes out with
+    // the rest of the batch). RFC 9293 §3.8.6.3 lets an ACK be sent sooner than the timer.
+    if (seg.flags & TcpFlag.PSH && this.delayedAckAt !== undefined) this.ackNow = true;
     // Eighth: FIN.
     this.processFin(seg);
   }
