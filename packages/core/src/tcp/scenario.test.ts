@@ -78,6 +78,20 @@ describe('scripted scenarios', () => {
     expect(drill.takeEvents()).toEqual([`data:${MSS}`, `data:${MSS}`, `data:${MSS}`]);
   });
 
+  it('does not delay the ACK of a pushed segment: the sender may be waiting for it', () => {
+    const drill = new Drill('passive').passiveHandshake();
+    drill
+      .at(200)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .peerSends({ flags: 'A', seq: 1 + MSS, ack: 1, len: MSS })
+      .expectSent({ flags: 'A', seq: 1, ack: 1 + 2 * MSS, at: 200 })
+      // The third segment, odd and pushed, is acknowledged at once instead of after the timer.
+      .at(210)
+      .peerSends({ flags: 'AP', seq: 1 + 2 * MSS, ack: 1, len: 100 })
+      .expectSent({ flags: 'A', seq: 1, ack: 1 + 2 * MSS + 100, at: 210 })
+      .expectNothingSent();
+  });
+
   it('stops at a zero window, probes it after the persist timeout, resumes on a window update (§3.8.6.1)', () => {
     const drill = new Drill('passive').passiveHandshake();
     const rto = drill.connection.retransmissionTimeout;
