@@ -110,6 +110,14 @@ export class DeliveryBuffer {
     }
   }
 
+  /** The connection is gone and everything was taken: the current chunk may be reused once released. */
+  close(): void {
+    if (this.chunk === undefined) return;
+    this.pool.handedOut(this.chunk, this.end - this.start);
+    this.pool.retire(this.chunk);
+    this.chunk = undefined;
+  }
+
   /** The oldest bytes not yet handed out, as one view, or undefined when there are none. */
   take(): Uint8Array | undefined {
     const earlier = this.full.shift();

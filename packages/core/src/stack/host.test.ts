@@ -66,6 +66,31 @@ describe('Host', () => {
     expect(w.events.some((e) => e.host === 'b' && e.type === 'peer-closed')).toBe(true);
   });
 
+  it('fills one delivery chunk across small bursts, and reports every byte before the peer closes', () => {
+    const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret, tcp: { noDelay: true } });
+    const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret, tcp: { msl: 1000 } });
+    b.listen(80, 0);
+    const w = wire(a, b);
+    const socket = a.connect(B_IP, 80, 0);
+    w.run(50);
+    for (let i = 0; i < 3; i++) {
+      a.send(socket, new Uint8Array(100).fill(i + 1), w.now());
+      w.run(5);
+    }
+    const chunks = () => w.events.filter((e): e is Extract<typeof e, { type: 'data' }> => e.type === 'data' && e.host === 'b');
+    // Three bursts, three events, one chunk: consecutive views of the same memory.
+    expect(chunks().map((e) => [e.data.length, e.data[0], e.data.byteOffset])).toEqual([
+      [100, 1, 0],
+      [100, 2, 100],
+      [100, 3, 200],
+    ]);
+    expect(new Set(chunks().map((e) => e.data.buffer)).size).toBe(1);
+    a.close(socket, w.now());
+    w.run();
+    const kinds = w.events.filter((e) => e.host === 'b' && e.type !== 'state').map((e) => e.type);
+    expect(kinds).toEqual(['accepted', 'connected', 'data', 'data', 'data', 'peer-closed']);
+  });
+
   it('answers a connection to a closed port with RST: refused', () => {
     const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
     const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret });

@@ -80,7 +80,9 @@ export class Host implements NetworkHost {
   private readonly frames = new Fifo<Uint8Array>();
   private readonly events = new Fifo<HostEvent>();
   /** Received text not yet reported, per socket: reported as late as possible, so bursts coalesce. */
-  private readonly delivering = new Map<SocketId, DeliveryBuffer>();
+  private readonly deliveryBuffers = new Map<SocketId, DeliveryBuffer>();
+  /** Sockets whose delivery buffer holds bytes not yet reported. */
+  private readonly undelivered = new Set<SocketId>();
   /** Memory for delivered bytes, shared by every connection and reused once released. */
   private readonly deliveryChunks = new ChunkPool();
   private readonly arp: ArpResolver;
@@ -453,18 +455,21 @@ export class Host implements NetworkHost {
 
   /** Copies received text out of the frame; it is reported by `pollEvent` once nothing else is queued. */
   private deliver(socket: SocketId, data: Uint8Array): void {
-    let buffer = this.delivering.get(socket);
+    let buffer = this.deliveryBuffers.get(socket);
     if (buffer === undefined) {
+      // One per connection, for its life: a burst's few bytes go on filling the same chunk.
       buffer = new DeliveryBuffer(this.deliveryChunks);
-      this.delivering.set(socket, buffer);
+      this.deliveryBuffers.set(socket, buffer);
     }
     buffer.append(data);
+    this.undelivered.add(socket);
   }
 
   private takeDelivered(): HostEvent | undefined {
-    for (const [socket, buffer] of this.delivering) {
-      const data = buffer.take();
-      if (buffer.isEmpty) this.delivering.delete(socket);
+    for (const socket of this.undelivered) {
+      const buffer = this.deliveryBuffers.get(socket);
+      const data = buffer?.take();
+      if (buffer === undefined || buffer.isEmpty) this.delivered(socket);
       if (data !== undefined) return { type: 'data', socket, data };
     }
     return undefined;
@@ -472,16 +477,25 @@ export class Host implements NetworkHost {
 
   /** Queues an event; text received before it on the same socket is reported first. */
   private pushEvent(event: HostEvent): void {
-    if (this.delivering.size > 0 && 'socket' in event) {
-      const buffer = this.delivering.get(event.socket);
-      if (buffer !== undefined) {
-        this.delivering.delete(event.socket);
-        for (let data = buffer.take(); data !== undefined; data = buffer.take()) {
-          this.events.push({ type: 'data', socket: event.socket, data });
-        }
+    if (this.undelivered.size > 0 && 'socket' in event && this.undelivered.has(event.socket)) {
+      const buffer = this.deliveryBuffers.get(event.socket);
+      for (let data = buffer?.take(); data !== undefined; data = buffer?.take()) {
+        this.events.push({ type: 'data', socket: event.socket, data });
       }
+      this.delivered(event.socket);
     }
     this.events.push(event);
+  }
+
+  /** Everything `socket` received has been reported; a buffer of a connection that is gone goes too. */
+  private delivered(socket: SocketId): void {
+    this.undelivered.delete(socket);
+    if (!this.sockets.has(socket)) this.dropDeliveryBuffer(socket);
+  }
+
+  private dropDeliveryBuffer(socket: SocketId): void {
+    this.deliveryBuffers.get(socket)?.close();
+    this.deliveryBuffers.delete(socket);
   }
 
   private addConnection(
@@ -520,6 +534,8 @@ export class Host implements NetworkHost {
   private remove(entry: ConnectionEntry): void {
     this.sockets.delete(entry.id);
     this.dirty.delete(entry);
+    // Bytes not yet reported keep the buffer until they are (see `delivered`).
+    if (!this.undelivered.has(entry.id)) this.dropDeliveryBuffer(entry.id);
     const peers = this.byTuple.get(entry.localPort);
     if (peers?.get(entry.remoteIp * 65536 + entry.remotePort) === entry) {
       peers.delete(entry.remoteIp * 65536 + entry.remotePort);
