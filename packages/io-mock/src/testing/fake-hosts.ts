@@ -1,12 +1,11 @@
-import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
+import type { NetworkHost, SocketId } from '@tcpts/core';
 import { buildEthernetFrame, readMac } from '../ethernet.js';
+import { QueueingHost } from './queueing-host.js';
 
 /**
  * Minimal `NetworkHost`s for testing the link and the simulation without the
  * real stack: they move frames and keep timers but have no sockets.
  */
-
-const emptyStats = emptyHostStats;
 
 /** Misuse of a fake host's API; plain Error so tests need no runtime import of the core. */
 export class ToyMisuse extends Error {
@@ -30,12 +29,10 @@ export const numberedFrame = (to: number, from: number, number: number, length =
 
 export const frameNumber = (frame: Uint8Array): number => new DataView(frame.buffer, frame.byteOffset).getUint32(14);
 
-export abstract class FakeHost implements NetworkHost {
-  readonly stats: HostStats = emptyStats();
-  protected readonly outbox: Uint8Array[] = [];
-  protected readonly eventsOut: HostEvent[] = [];
-
-  constructor(readonly mac: number) {}
+export abstract class FakeHost extends QueueingHost implements NetworkHost {
+  constructor(readonly mac: number) {
+    super();
+  }
 
   receiveFrame(frame: Uint8Array, now: number): void {
     this.stats.framesIn++;
@@ -44,25 +41,6 @@ export abstract class FakeHost implements NetworkHost {
   }
 
   protected abstract onFrame(frame: Uint8Array, now: number): void;
-
-  advanceTime(_now: number): void {}
-
-  pollFrame(): Uint8Array | undefined {
-    const frame = this.outbox.shift();
-    if (frame !== undefined) this.stats.framesOut++;
-    return frame;
-  }
-
-  pollEvent(): HostEvent | undefined {
-    return this.eventsOut.shift();
-  }
-  /** Its data events are copies of its own: nothing to reuse. */
-  release(_data: Uint8Array): void {}
-
-
-  nextDeadline(): number | undefined {
-    return undefined;
-  }
 
   connect(): SocketId {
     throw new ToyMisuse('invalid-state', 'fake host has no sockets');

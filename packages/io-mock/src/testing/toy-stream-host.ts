@@ -1,6 +1,7 @@
-import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
+import type { NetworkHost, SocketId } from '@tcpts/core';
 import { buildEthernetFrame, readMac } from '../ethernet.js';
 import { ToyMisuse } from './fake-hosts.js';
+import { QueueingHost } from './queueing-host.js';
 
 /**
  * A toy connection-oriented host for testing the socket layer without the real
@@ -41,16 +42,13 @@ interface ToyConnection {
   unconsumed: number;
 }
 
-export class ToyStreamHost implements NetworkHost {
-  readonly stats: HostStats = emptyHostStats();
+export class ToyStreamHost extends QueueingHost implements NetworkHost {
   readonly mac: number;
   /** Largest number of unconsumed bytes ever held (for window tests). */
   maxUnconsumed = 0;
   private readonly sendBufferSize: number;
   private readonly receiveWindow: number;
   private readonly segmentSize: number;
-  private readonly outbox: Uint8Array[] = [];
-  private readonly events: HostEvent[] = [];
   private readonly connections = new Map<SocketId, ToyConnection>();
   private readonly listeners = new Map<number, SocketId>();
   private nextId = 1;
@@ -60,6 +58,7 @@ export class ToyStreamHost implements NetworkHost {
     readonly ip: number,
     options: ToyHostOptions = {},
   ) {
+    super();
     this.mac = toyMac(ip);
     this.sendBufferSize = options.sendBufferSize ?? 16 * 1024;
     this.receiveWindow = options.receiveWindow ?? 64 * 1024;
@@ -130,25 +129,6 @@ export class ToyStreamHost implements NetworkHost {
         this.remove(connection);
         break;
     }
-  }
-
-  advanceTime(_now: number): void {}
-
-  pollFrame(): Uint8Array | undefined {
-    const frame = this.outbox.shift();
-    if (frame !== undefined) this.stats.framesOut++;
-    return frame;
-  }
-
-  pollEvent(): HostEvent | undefined {
-    return this.events.shift();
-  }
-  /** Its data events are copies of its own: nothing to reuse. */
-  release(_data: Uint8Array): void {}
-
-
-  nextDeadline(): number | undefined {
-    return undefined;
   }
 
   connect(remoteIp: number, remotePort: number, _now: number, localPort?: number): SocketId {
