@@ -65,8 +65,8 @@ type TcpActor = Actor<typeof collectingMachine>;
  * the event processing of §3.10, sans I/O.
  *
  * Which state the connection is in is decided by the XState machine
- * (machine.ts), consulted through its pure `transition()` whenever a segment,
- * a user call or a timeout is an arc of the state diagram; everything that
+ * (machine.ts), run as one long-lived actor that is sent an event whenever a
+ * segment, a user call or a timeout is an arc of the state diagram; everything that
  * happens within a state (sequence arithmetic, windows, retransmission,
  * reassembly) is plain code here, so bulk data is not bound by the machine.
  *
@@ -185,6 +185,8 @@ export class Connection {
   private tlpDuplicateReported = false;
   /** Fast recoveries before the probe: one that followed it already answered the loss. */
   private recoveriesBeforeProbe = 0;
+  /** The ranges the ACK being processed SACKs for the first time (kept to spare an array per ACK). */
+  private readonly newlyHeld: Array<{ start: number; end: number }> = [];
   // Timestamps (RFC 7323 §3–§5)
   private timestampsOn = false;
   /** TS.Recent: the peer's timestamp to echo. */
@@ -603,7 +605,8 @@ export class Connection {
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
     }
-    const newlyHeld = this.rackOn ? [] : undefined;
+    const newlyHeld = this.rackOn ? this.newlyHeld : undefined;
+    if (newlyHeld !== undefined) newlyHeld.length = 0;
     const newlySacked = this.recordSack(seg, newlyHeld);
     if (newlyHeld !== undefined) this.rackOnAck(ack, newlyHeld, seg);
     const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
