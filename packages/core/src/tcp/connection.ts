@@ -675,9 +675,16 @@ export class Connection {
     for (const range of newlyHeld) {
       for (const record of this.sendTimes.overlapping(range.start, range.end)) this.rack.onDelivered(record, now);
     }
-    // RFC 2883: a first block below the cumulative ACK reports a duplicate, here of a probe.
-    const first = seg.options.sack?.[0];
-    if (this.tlpEndSeq !== undefined && first !== undefined && seqLe(first.right, ack)) this.tlpDuplicateReported = true;
+    // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block,
+    // reports a duplicate: a retransmission (perhaps a probe) that was not needed.
+    const [first, second] = seg.options.sack ?? [];
+    const duplicate =
+      first !== undefined &&
+      (seqLe(first.right, ack) || (second !== undefined && seqGe(first.left, second.left) && seqLe(first.right, second.right)));
+    if (duplicate) {
+      if (this.tlpEndSeq !== undefined) this.tlpDuplicateReported = true;
+      this.rack.onDuplicateReported(now, this.rtt.srtt);
+    }
   }
 
   /** The first range at or above `from`, below SND.MAX, that the peer has not reported held. */
@@ -820,6 +827,7 @@ export class Connection {
       if (seqGe(ack, this.recover)) {
         // RFC 6582 §3.2 step 3 / RFC 6675 §5: recovery ends with the ACK of everything sent before it began.
         this.inRecovery = false;
+        this.rack.onRecoveryEnd();
         this.cc.onExitRecovery(this.flightSize, this.now);
       } else if (!this.sackPermitted) {
         // RFC 6582 step 5: a partial ACK retransmits the next hole and deflates the window.

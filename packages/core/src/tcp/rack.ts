@@ -1,6 +1,9 @@
 import type { SendRecord } from './send-times.js';
 import { seqGt, seqLt } from './seq.js';
 
+/** §6.2 step 4: recoveries for which a widened reordering window stays. */
+const REORDER_WINDOW_PERSIST = 16;
+
 /**
  * RACK, Recent ACKnowledgment (RFC 8985 §6): loss detection by time instead of
  * by counting duplicates. Once a segment is delivered, every segment sent
@@ -22,6 +25,11 @@ export class Rack {
   private fack: number | undefined;
   /** RACK.reordering_seen (§6.2 step 3). */
   private reorderingSeen = false;
+  /** RACK.reo_wnd_mult and RACK.reo_wnd_persist (§6.2 step 4): D-SACKs widen the window for a while. */
+  private reorderWindowMultiplier = 1;
+  private recoveriesLeftWide = 0;
+  /** When the multiplier last grew: at most once per round trip. */
+  private widenedAt: number | undefined;
 
   get hasDelivery(): boolean {
     return this.xmitTs !== undefined;
@@ -54,8 +62,30 @@ export class Rack {
    */
   reorderWindow(inRecovery: boolean, sackedSegments: number, srtt: number | undefined): number {
     if (!this.reorderingSeen && (inRecovery || sackedSegments >= 3)) return 0;
-    const window = (this.minRtt ?? 0) / 4;
+    const window = (this.reorderWindowMultiplier * (this.minRtt ?? 0)) / 4;
     return srtt === undefined ? window : Math.min(window, srtt);
+  }
+
+  /**
+   * Step 4: a D-SACK says a retransmission was not needed, so the reordering
+   * window was too small: widen it by a quarter RTT, at most once per round
+   * trip, for the next 16 recoveries.
+   */
+  onDuplicateReported(now: number, srtt: number | undefined): void {
+    if (this.widenedAt !== undefined && srtt !== undefined && now - this.widenedAt < srtt) return;
+    this.widenedAt = now;
+    this.reorderWindowMultiplier++;
+    this.recoveriesLeftWide = REORDER_WINDOW_PERSIST;
+  }
+
+  /** Step 4: a loss recovery ended; after 16 without a D-SACK the window is back to a quarter RTT. */
+  onRecoveryEnd(): void {
+    if (this.recoveriesLeftWide > 0 && --this.recoveriesLeftWide === 0) this.reorderWindowMultiplier = 1;
+  }
+
+  /** RACK.reo_wnd_mult, for tests. */
+  get reorderMultiplier(): number {
+    return this.reorderWindowMultiplier;
   }
 
   /**
@@ -63,8 +93,10 @@ export class Rack {
    * the latest delivered transmission; undefined if it was not.
    */
   lostAt(record: SendRecord, reorderWindow: number): number | undefined {
-    if (this.xmitTs === undefined || this.sentAfterLatest(record.at, record.end)) return undefined;
-    return record.at + this.rtt + reorderWindow;
+    const latest = this.xmitTs;
+    // RACK_sent_after(RACK.xmit_ts, RACK.end_seq, Segment.xmit_ts, Segment.end_seq).
+    const sentBefore = latest !== undefined && (latest > record.at || (latest === record.at && seqGt(this.endSeq, record.end)));
+    return sentBefore ? record.at + this.rtt + reorderWindow : undefined;
   }
 
   /** RACK_sent_after: later in time, or at the same time and later in sequence. */
