@@ -21,6 +21,25 @@ export interface DemoOptions {
 }
 
 /** What the demo needs of io-pcap's namespace lab. */
+/** `fetch URL` over a lab's stack: its interface, our address and prefix, the body into `out`. */
+export const fetchArgvForLab = (
+  lab: Pick<DemoLab, 'clientIface' | 'stackIp' | 'prefixLength'>,
+  url: string,
+  out: string,
+  extra: readonly string[] = [],
+): string[] => [
+  'fetch',
+  url,
+  '--iface',
+  lab.clientIface,
+  '--ip',
+  lab.stackIp,
+  ...(lab.prefixLength === undefined ? [] : ['--prefix', String(lab.prefixLength)]),
+  '-o',
+  out,
+  ...extra,
+];
+
 export interface DemoLab {
   readonly serverNs: string;
   readonly clientNs: string;
@@ -228,18 +247,7 @@ class DemoRun {
   private fetchOverStack(lab: DemoLab, url: string, target: string): Promise<ChildOutcome> {
     const fetchArgs = [
       this.deps.mainScript,
-      'fetch',
-      url,
-      '--iface',
-      lab.clientIface,
-      '--ip',
-      lab.stackIp,
-      ...(lab.prefixLength === undefined ? [] : ['--prefix', String(lab.prefixLength)]),
-      '-o',
-      target,
-      '--stats',
-      '--max-time',
-      String(CHILD_TIMEOUT_MS - 10_000),
+      ...fetchArgvForLab(lab, url, target, ['--stats', '--max-time', String(CHILD_TIMEOUT_MS - 10_000)]),
     ];
     // The interface either stays in our namespace or sits inside the client namespace.
     const [file, args] = this.deps.hasLocalInterface(lab.clientIface)

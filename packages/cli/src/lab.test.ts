@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createLab, type Lab } from '@tcpts/io-pcap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from './errors.js';
-import { run } from './main.js';
+import { type Captured, fetchOverLab } from './testing/run-cli.js';
 
 const HTTP_PORT = 8080;
 /** The server namespace drops SYNs to this port: a peer that never answers. */
@@ -26,35 +25,9 @@ const files = new Map<string, Buffer>();
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-const fetchOverStack = async (
-  path: string,
-  extra: readonly string[] = [],
-): Promise<{ code: number; stderr: string; file: string }> => {
+const fetchOverStack = async (path: string, extra: readonly string[] = []): Promise<Captured & { file: string }> => {
   const file = join(dir, `fetched-${path.replace(/\W/g, '_')}`);
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const err: Buffer[] = [];
-  stdout.resume();
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await run(
-    [
-      'fetch',
-      `http://${lab.serverIp}:${path}`,
-      '--iface',
-      lab.clientIface,
-      '--ip',
-      lab.stackIp,
-      '--prefix',
-      String(lab.prefixLength),
-      '-o',
-      file,
-      '--max-time',
-      '60000',
-      ...extra,
-    ],
-    { stdout, stderr },
-  );
-  return { code, stderr: Buffer.concat(err).toString('utf8'), file };
+  return { ...(await fetchOverLab(lab, `http://${lab.serverIp}:${path}`, file, 60_000, extra)), file };
 };
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { createLab, type Lab } from '@tcpts/io-pcap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ExitCode } from './errors.js';
-import { type Captured, runCli } from './testing/run-cli.js';
+import { type Captured, fetchOverLab, runCli } from './testing/run-cli.js';
 
 const HTTP_PORT = 8080;
 /** Nothing listens here: the kernel answers with RST. */
@@ -26,21 +26,7 @@ let dir: string;
 const pageUrl = (port: number, path: string): string => `http://${lab.serverIp}:${port}/${path}`;
 
 const fetchOverStack = (url: string, extra: readonly string[]): Promise<Captured> =>
-  runCli([
-    'fetch',
-    url,
-    '--iface',
-    lab.clientIface,
-    '--ip',
-    lab.stackIp,
-    '--prefix',
-    String(lab.prefixLength),
-    '-o',
-    join(dir, 'body'),
-    '--max-time',
-    '30000',
-    ...extra,
-  ]);
+  fetchOverLab(lab, url, join(dir, 'body'), 30_000, extra);
 
 interface TimelineData {
   readonly statesVisited: readonly string[];

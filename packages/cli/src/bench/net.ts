@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, type Lab, PcapStack } from '@tcpts/io-pcap';
+import { fetchArgvForLab } from '../demo.js';
 import { parseTransferSummary } from '../progress.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -53,19 +54,7 @@ const run = (argv: string[]): Promise<{ code: number | null; stderr: string }> =
   });
 
 async function oursDownload(lab: Lab, url: string, out: string): Promise<number> {
-  const { code, stderr } = await run([
-    process.execPath,
-    MAIN,
-    'fetch',
-    url,
-    '--iface',
-    lab.clientIface,
-    '--ip',
-    lab.stackIp,
-    '-o',
-    out,
-    '--stats',
-  ]);
+  const { code, stderr } = await run([process.execPath, MAIN, ...fetchArgvForLab(lab, url, out, ['--stats'])]);
   const summary = parseTransferSummary(stderr);
   if (code !== 0 || !summary) throw new Error(`our fetch failed (exit ${code}): ${stderr.slice(-500)}`);
   return summary.bytes / MB / summary.seconds;

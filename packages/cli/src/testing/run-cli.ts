@@ -1,5 +1,7 @@
 /** Runs the CLI in-process for tests, with stdout and stderr captured (and always drained). */
 import { PassThrough } from 'node:stream';
+import type { Lab } from '@tcpts/io-pcap';
+import { fetchArgvForLab } from '../demo.js';
 import type { CliIo } from '../fetch.js';
 import { run, type RunDependencies } from '../main.js';
 
@@ -36,3 +38,12 @@ export const runCli = async (argv: readonly string[], deps?: RunDependencies): P
   const code = await run(argv, captured.io, deps);
   return { code, stdout: captured.stdout().toString('utf8'), stderr: captured.stderr() };
 };
+
+/** `tcpts fetch URL` over a namespace lab's stack interface and address, into `out`. */
+export const fetchOverLab = (
+  lab: Lab,
+  url: string,
+  out: string,
+  maxTimeMs: number,
+  extra: readonly string[] = [],
+): Promise<Captured> => runCli(fetchArgvForLab(lab, url, out, ['--max-time', String(maxTimeMs), ...extra]));
