@@ -58,6 +58,7 @@ const fakeLab = (): FakeLab => {
     destroyed: 0,
     startHttpServer: async (dir) => {
       lab.served = dir;
+      return { pid: 0, stop: async () => undefined };
     },
     exec: async () => ({ stdout: '1048576 0.010', stderr: '', code: 0 }),
     destroy: async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import type { Lab } from '@tcpts/io-pcap';
 import { ExitCode } from './errors.js';
 import type { CliIo } from './fetch.js';
 import { formatBytes, megabytesPerSecond, parseTransferSummary } from './progress.js';
@@ -34,28 +35,27 @@ export const fetchArgvForLab = (
   lab.clientIface,
   '--ip',
   lab.stackIp,
-  ...(lab.prefixLength === undefined ? [] : ['--prefix', String(lab.prefixLength)]),
+  '--prefix',
+  String(lab.prefixLength),
   '-o',
   out,
   ...extra,
 ];
 
-export interface DemoLab {
-  readonly serverNs: string;
-  readonly clientNs: string;
-  readonly clientIface: string;
-  readonly serverIp: string;
-  readonly stackIp: string;
-  readonly clientKernelIp: string;
-  readonly prefixLength?: number;
-  startHttpServer(dir: string, port: number): Promise<unknown>;
-  exec(
-    ns: string,
-    argv: readonly string[],
-    options?: { timeoutMs?: number },
-  ): Promise<{ stdout: string; stderr: string; code: number | null }>;
-  destroy(): Promise<void>;
-}
+/** The part of a namespace lab (`createLab` of io-pcap) that the demo uses. */
+export type DemoLab = Pick<
+  Lab,
+  | 'serverNs'
+  | 'clientNs'
+  | 'clientIface'
+  | 'serverIp'
+  | 'stackIp'
+  | 'clientKernelIp'
+  | 'prefixLength'
+  | 'startHttpServer'
+  | 'exec'
+  | 'destroy'
+>;
 
 export interface DemoDependencies {
   readonly createLab: (options: { name: string; subnet: number }) => Promise<DemoLab>;
