@@ -79,7 +79,7 @@ export class Host implements NetworkHost {
   private readonly dirty = new Set<ConnectionEntry>();
   private readonly frames = new Fifo<Uint8Array>();
   private readonly events = new Fifo<HostEvent>();
-  /** Received text not yet reported, per socket: reported as late as possible, so bursts coalesce. */
+  /** Each connection's delivery buffer, for its life: text is reported as late as possible, so bursts coalesce. */
   private readonly deliveryBuffers = new Map<SocketId, DeliveryBuffer>();
   /** Sockets whose delivery buffer holds bytes not yet reported. */
   private readonly undelivered = new Set<SocketId>();
