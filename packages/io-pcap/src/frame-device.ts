@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { IoPcapError } from './errors.js';
 
 /** What a device counts; the driver reports it beside the host's statistics. */
@@ -33,7 +34,10 @@ export interface FrameDevice {
   readonly mtu: number;
   readonly counters: DeviceCounters;
   start(receiver: FrameReceiver): void;
+  /** Queues or sends one frame; the device keeps nothing of `frame` after the call. */
   send(frame: Uint8Array): void;
+  /** Sends what `send` queued. The driver calls it after each round of output. */
+  flush?(): void;
   close(): void;
 }
 
@@ -44,3 +48,13 @@ export const emptyCounters = (): DeviceCounters => ({
   partialChecksums: 0,
   sendErrors: 0,
 });
+
+/** Reads the interface MTU from sysfs; Linux only, so anything else falls back to Ethernet's 1500. */
+export function interfaceMtu(iface: string): number {
+  try {
+    const value = Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim());
+    return Number.isInteger(value) && value >= 68 ? value : 1500;
+  } catch {
+    return 1500;
+  }
+}

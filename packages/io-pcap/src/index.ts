@@ -5,9 +5,11 @@ export {
   type ConnectOptions,
   type PcapStackStats,
   type StackParts,
+  type CaptureKind,
 } from './realtime-driver.js';
 export { TcpSocket } from './tcp-socket.js';
 export { PcapDevice, closeCapturesOn, type PcapDeviceOptions } from './pcap-device.js';
+export { PacketRingDevice, type PacketRingDeviceOptions } from './packet-ring-device.js';
 export type { FrameDevice, FrameReceiver, DeviceCounters } from './frame-device.js';
 export { createLab, type Lab, type LabOptions, type ExecResult, type HttpServerHandle } from './lab.js';
 export { parseIpv4, formatIpv4, parseMac, formatMac } from './addresses.js';

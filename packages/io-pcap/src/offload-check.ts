@@ -5,6 +5,9 @@
  * - TCP segments sent with CHECKSUM_PARTIAL: on a veth the checksum is never
  *   finished, and its field still holds the pseudo-header sum the kernel seeded it with.
  */
+import { IoPcapError } from './errors.js';
+import type { DeviceCounters } from './frame-device.js';
+
 export type FrameVerdict = 'ok' | 'oversized' | 'partial-checksum';
 
 const ETHERNET_HEADER = 14;
@@ -14,6 +17,52 @@ const PROTOCOL_TCP = 6;
 export function inspectFrame(frame: Uint8Array, mtu: number): FrameVerdict {
   if (frame.length > mtu + ETHERNET_HEADER) return 'oversized';
   return hasPartialTcpChecksum(frame) ? 'partial-checksum' : 'ok';
+}
+
+function offloadAdvice(iface: string): string {
+  return `run: ethtool -K ${iface} tso off gso off gro off tx off rx off (on this interface and on its veth peer)`;
+}
+
+/** What a capture knows of a frame beyond its bytes. */
+export interface CaptureHints {
+  /** The capture cut the frame short, which only a super-frame can cause. */
+  truncated?: boolean;
+  /** The kernel says the checksum was left to offload (TP_STATUS_CSUMNOTREADY). */
+  checksumPending?: boolean;
+}
+
+/**
+ * What a device does with an offload frame: it counts it and stops with an
+ * error saying which `ethtool -K` to run. Taking super-frames apart or finishing
+ * checksums would hide a misconfigured link behind a slower path.
+ */
+export function offloadFailure(
+  frame: Uint8Array,
+  mtu: number,
+  iface: string,
+  counters: DeviceCounters,
+  hints: CaptureHints = {},
+): IoPcapError | undefined {
+  const truncated = hints.truncated === true;
+  const verdict =
+    truncated || frame.length > mtu + ETHERNET_HEADER
+      ? 'oversized'
+      : hints.checksumPending === true
+        ? 'partial-checksum'
+        : inspectFrame(frame, mtu);
+  if (verdict === 'oversized') {
+    counters.oversized++;
+    const size = truncated ? 'a truncated' : `a ${frame.length}-byte`;
+    const limit = `MTU ${mtu} + ${ETHERNET_HEADER}`;
+    const why = 'segmentation/receive offloads are on, and this stack does not take super-frames apart';
+    return new IoPcapError('offload', `received ${size} frame on ${iface}, above ${limit}: ${why}; ${offloadAdvice(iface)}`);
+  }
+  if (verdict === 'partial-checksum') {
+    counters.partialChecksums++;
+    const what = `received a TCP segment on ${iface} whose checksum was left to checksum offload`;
+    return new IoPcapError('offload', `${what}; ${offloadAdvice(iface)}`);
+  }
+  return undefined;
 }
 
 /** Ones' complement sum (RFC 1071) of `bytes[start, end)` added to `initial`, folded to 16 bits. */

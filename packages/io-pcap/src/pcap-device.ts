@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { formatMac } from './addresses.js';
 import { Capture, listInterfaces } from './cap-binding.js';
 import { IoPcapError } from './errors.js';
-import { emptyCounters, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
-import { inspectFrame } from './offload-check.js';
+import { emptyCounters, interfaceMtu, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
+import { offloadFailure } from './offload-check.js';
 
 export interface PcapDeviceOptions {
   iface: string;
@@ -15,22 +14,7 @@ export interface PcapDeviceOptions {
   captureBufferSize?: number;
 }
 
-const ETHERNET_HEADER = 14;
 const DEFAULT_CAPTURE_BUFFER = 16 * 1024 * 1024;
-
-function offloadAdvice(iface: string): string {
-  return `run: ethtool -K ${iface} tso off gso off gro off tx off rx off (on this interface and on its veth peer)`;
-}
-
-/** Reads the interface MTU from sysfs; Linux only, so anything else falls back to Ethernet's 1500. */
-function interfaceMtu(iface: string): number {
-  try {
-    const value = Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim());
-    return Number.isInteger(value) && value >= 68 ? value : 1500;
-  } catch {
-    return 1500;
-  }
-}
 
 /** Turns libpcap's open failures into errors that say what to do. */
 export function openFailure(iface: string, cause: unknown): IoPcapError {
@@ -150,22 +134,9 @@ export class PcapDevice implements FrameDevice {
   private onPacket(frame: Uint8Array, truncated: boolean): void {
     if (this.failed || this.closed) return;
     this.counters.framesReceived++;
-    const bytes = frame.length;
-    const verdict = truncated ? 'oversized' : inspectFrame(frame, this.mtu);
-    if (verdict === 'oversized') {
-      this.counters.oversized++;
-      const size = truncated ? 'a truncated' : `a ${bytes}-byte`;
-      const limit = `MTU ${this.mtu} + ${ETHERNET_HEADER}`;
-      const why = 'segmentation/receive offloads are on, and this stack does not take super-frames apart';
-      this.fail(
-        new IoPcapError('offload', `received ${size} frame on ${this.iface}, above ${limit}: ${why}; ${offloadAdvice(this.iface)}`),
-      );
-      return;
-    }
-    if (verdict === 'partial-checksum') {
-      this.counters.partialChecksums++;
-      const what = `received a TCP segment on ${this.iface} whose checksum was left to checksum offload`;
-      this.fail(new IoPcapError('offload', `${what}; ${offloadAdvice(this.iface)}`));
+    const refused = offloadFailure(frame, this.mtu, this.iface, this.counters, { truncated });
+    if (refused !== undefined) {
+      this.fail(refused);
       return;
     }
     this.receiver?.frame(frame);

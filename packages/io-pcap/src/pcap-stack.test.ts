@@ -46,7 +46,10 @@ async function httpGet(socket: TcpSocket, host: string, path: string): Promise<{
   };
 }
 
-describe('PcapStack against the Linux kernel', () => {
+describe.each([
+  { capture: 'libpcap', subnet: 12 },
+  { capture: 'packet-ring', subnet: 14 },
+] as const)('PcapStack over $capture against the Linux kernel', ({ capture, subnet }) => {
   let lab: Lab;
   let dir: string;
   let server: HttpServerHandle;
@@ -55,7 +58,7 @@ describe('PcapStack against the Linux kernel', () => {
   const content = randomBytes(FILE_SIZE);
 
   beforeAll(async () => {
-    lab = await createLab({ name: 'tcpd-e2e', subnet: 12 });
+    lab = await createLab({ name: `tcpd-e2e${subnet}`, subnet });
     dir = await mkdtemp(join(tmpdir(), 'tcpd-e2e-'));
     await writeFile(join(dir, 'blob.bin'), content);
     server = await lab.startHttpServer(dir, HTTP_PORT);
@@ -69,6 +72,7 @@ describe('PcapStack against the Linux kernel', () => {
       iface: lab.clientIface,
       ip: lab.stackIp,
       prefixLength: lab.prefixLength,
+      capture,
       onEvent: (event) => events.push(event),
     });
   });
@@ -126,8 +130,9 @@ describe('PcapStack against the Linux kernel', () => {
   it('gives up with ETIMEDOUT when its own SYN retransmissions run out', async () => {
     const impatient = await PcapStack.open({
       iface: lab.clientIface,
-      ip: `198.18.12.4`,
+      ip: `198.18.${subnet}.4`,
       mac: '02:00:00:00:0c:04',
+      capture,
       tcp: { initialRto: 100, maxSynRetransmissions: 2 },
     });
     try {
@@ -143,8 +148,9 @@ describe('PcapStack against the Linux kernel', () => {
     const receiveBufferSize = 64 * 1024;
     const slow = await PcapStack.open({
       iface: lab.clientIface,
-      ip: '198.18.12.5',
+      ip: `198.18.${subnet}.5`,
       mac: '02:00:00:00:0c:05',
+      capture,
       tcp: { receiveBufferSize },
     });
     try {

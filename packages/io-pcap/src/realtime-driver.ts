@@ -13,8 +13,11 @@ import {
 import { formatIpv4, formatMac, parseIpv4, parseMac, randomLocalMac, sameSubnet } from './addresses.js';
 import { ConnectionFailure, IoPcapError } from './errors.js';
 import type { DeviceCounters, FrameDevice } from './frame-device.js';
+import { PacketRingDevice } from './packet-ring-device.js';
 import { PcapDevice } from './pcap-device.js';
 import { connectionFailure, TcpSocket, type SocketLink } from './tcp-socket.js';
+
+export type CaptureKind = 'libpcap' | 'packet-ring';
 
 export interface PcapStackOptions {
   /** Interface to capture on and send through. */
@@ -29,6 +32,11 @@ export interface PcapStackOptions {
   gateway?: string;
   /** IPv4 MTU; default: the interface's. */
   mtu?: number;
+  /**
+   * How frames reach the interface: `libpcap` (npm `cap`, the default, portable)
+   * or `packet-ring` (Linux PACKET_MMAP rings, our addon: no per-frame calls into native code).
+   */
+  capture?: CaptureKind;
   tcp?: Partial<TcpConfig>;
   /** Have the host emit a `segment` event for every segment in and out. */
   traceSegments?: boolean;
@@ -147,11 +155,8 @@ export class PcapStack {
     if (gateway !== undefined && !sameSubnet(gateway, ip, prefixLength)) {
       throw new IoPcapError('unreachable', `gateway ${options.gateway} is outside ${options.ip}/${prefixLength}`);
     }
-    const device = PcapDevice.open({
-      iface: options.iface,
-      mac,
-      ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
-    });
+    const deviceOptions = { iface: options.iface, mac, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) };
+    const device = options.capture === 'packet-ring' ? PacketRingDevice.open(deviceOptions) : PcapDevice.open(deviceOptions);
     let host: NetworkHost;
     try {
       const config: HostConfig = {
@@ -339,6 +344,7 @@ export class PcapStack {
         }
         rounds++;
       } while (this.drainAgain && rounds < MAX_DRAIN_ROUNDS);
+      this.device.flush?.();
       if (this.drainAgain) this.continuation ??= setImmediate(() => {
         this.continuation = undefined;
         this.drain();

@@ -1,0 +1,325 @@
+/*
+ * A Linux packet socket with memory-mapped receive and transmit rings
+ * (PACKET_MMAP, TPACKET_V2), for the packet-ring device of io-pcap.
+ *
+ * This file only opens the socket, maps the rings, watches the socket for
+ * readability and kicks the transmit ring. JavaScript reads and writes the
+ * ring slots itself through an ArrayBuffer over the mapping, so no call
+ * crosses into native code per frame: one wake-up per burst of received
+ * frames, one send() per burst of sent frames.
+ *
+ * Kernel documentation: Documentation/networking/packet_mmap.rst.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+typedef struct {
+  int fd;
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref on_readable;
+  napi_async_context async;
+  int closed;   /* close() ran: fd closed, poll handle closing */
+  int released; /* the JS handle was collected */
+  int handle_closed;
+} ring_t;
+
+static napi_value throw_errno(napi_env env, const char* what, int error) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(error));
+  char code[32];
+  snprintf(code, sizeof code, "E%d", error);
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, NULL, "packet-ring: N-API call failed: " #call); \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static void free_if_done(ring_t* ring) {
+  if (ring->released && ring->handle_closed) free(ring);
+}
+
+static void on_handle_closed(uv_handle_t* handle) {
+  ring_t* ring = handle->data;
+  ring->handle_closed = 1;
+  free_if_done(ring);
+}
+
+static void close_ring(ring_t* ring) {
+  if (ring->closed) return;
+  ring->closed = 1;
+  uv_poll_stop(&ring->poll);
+  uv_close((uv_handle_t*)&ring->poll, on_handle_closed);
+  close(ring->fd);
+  if (ring->on_readable != NULL) {
+    napi_delete_reference(ring->env, ring->on_readable);
+    ring->on_readable = NULL;
+  }
+  if (ring->async != NULL) {
+    napi_async_destroy(ring->env, ring->async);
+    ring->async = NULL;
+  }
+}
+
+static void finalize_ring(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  ring_t* ring = data;
+  close_ring(ring);
+  ring->released = 1;
+  free_if_done(ring);
+}
+
+/* The mapping outlives the socket: views of it stay valid until the last one is collected. */
+static void unmap_rings(napi_env env, void* data, void* hint) {
+  (void)env;
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+static void on_poll(uv_poll_t* handle, int status, int events) {
+  (void)events;
+  ring_t* ring = handle->data;
+  if (ring->closed || ring->on_readable == NULL) return;
+  napi_env env = ring->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, receiver, argument, result;
+  if (napi_get_reference_value(env, ring->on_readable, &callback) == napi_ok &&
+      napi_get_global(env, &receiver) == napi_ok &&
+      napi_create_int32(env, status, &argument) == napi_ok) {
+    /* A throwing callback is reported as an uncaught exception, as for any other event. */
+    if (napi_make_callback(env, ring->async, receiver, callback, 1, &argument, &result) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value error;
+        napi_get_and_clear_last_exception(env, &error);
+        napi_fatal_exception(env, error);
+      }
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static int setsockopt_int(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/*
+ * open(interface, frameSize, blockSize, rxBlocks, txBlocks)
+ *   -> { handle, rings: ArrayBuffer, rxFrames, txFrames }
+ * The receive ring comes first in `rings`, the transmit ring right after it.
+ */
+static napi_value open_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "open(interface, frameSize, blockSize, rxBlocks, txBlocks)");
+    return NULL;
+  }
+  char name[IF_NAMESIZE + 1];
+  size_t name_length = 0;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "interface must be a string");
+    return NULL;
+  }
+  uint32_t frame_size, block_size, rx_blocks, tx_blocks;
+  CHECK(napi_get_value_uint32(env, argv[1], &frame_size));
+  CHECK(napi_get_value_uint32(env, argv[2], &block_size));
+  CHECK(napi_get_value_uint32(env, argv[3], &rx_blocks));
+  CHECK(napi_get_value_uint32(env, argv[4], &tx_blocks));
+  if (frame_size < TPACKET2_HDRLEN || block_size % frame_size != 0 || rx_blocks == 0 || tx_blocks == 0) {
+    napi_throw_range_error(env, NULL, "bad ring geometry");
+    return NULL;
+  }
+
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) return throw_errno(env, name, errno);
+
+  /* Protocol 0 receives nothing until bind() names the interface and ETH_P_ALL. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+
+  struct tpacket_req rx = {block_size, rx_blocks, frame_size, block_size / frame_size * rx_blocks};
+  struct tpacket_req tx = {block_size, tx_blocks, frame_size, block_size / frame_size * tx_blocks};
+  size_t rx_bytes = (size_t)block_size * rx_blocks;
+  size_t mapped = rx_bytes + (size_t)block_size * tx_blocks;
+  const char* step = NULL;
+  if (setsockopt_int(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2) < 0) step = "PACKET_VERSION";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) step = "PACKET_RX_RING";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) step = "PACKET_TX_RING";
+  if (step != NULL) {
+    int error = errno;
+    close(fd);
+    return throw_errno(env, step, error);
+  }
+  /* Our own frames need no queueing discipline; the kernel's outgoing frames are not for us. */
+  setsockopt_int(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+  setsockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+
+  void* rings = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (rings == MAP_FAILED) {
+    int error = errno;
+    close(fd);
+    return throw_errno(env, "mmap", error);
+  }
+  struct sockaddr_ll address;
+  memset(&address, 0, sizeof address);
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = (int)index;
+  struct packet_mreq promiscuous;
+  memset(&promiscuous, 0, sizeof promiscuous);
+  promiscuous.mr_ifindex = (int)index;
+  promiscuous.mr_type = PACKET_MR_PROMISC;
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) < 0) step = "bind";
+  /* Our MAC is not the interface's: without promiscuous mode a real NIC would filter our frames out. */
+  else if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promiscuous, sizeof promiscuous) < 0)
+    step = "PACKET_ADD_MEMBERSHIP";
+  if (step != NULL) {
+    int error = errno;
+    munmap(rings, mapped);
+    close(fd);
+    return throw_errno(env, step, error);
+  }
+
+  ring_t* ring = calloc(1, sizeof *ring);
+  if (ring == NULL) {
+    munmap(rings, mapped);
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  ring->fd = fd;
+  ring->env = env;
+  uv_loop_t* loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if (uv_poll_init(loop, &ring->poll, fd) != 0) {
+    munmap(rings, mapped);
+    close(fd);
+    free(ring);
+    return throw_errno(env, "uv_poll_init", EINVAL);
+  }
+  ring->poll.data = ring;
+
+  napi_value result, handle, buffer, value;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_external(env, ring, finalize_ring, NULL, &handle));
+  CHECK(napi_create_external_arraybuffer(env, rings, mapped, unmap_rings, (void*)(uintptr_t)mapped, &buffer));
+  CHECK(napi_set_named_property(env, result, "handle", handle));
+  CHECK(napi_set_named_property(env, result, "rings", buffer));
+  CHECK(napi_create_uint32(env, rx.tp_frame_nr, &value));
+  CHECK(napi_set_named_property(env, result, "rxFrames", value));
+  CHECK(napi_create_uint32(env, tx.tp_frame_nr, &value));
+  CHECK(napi_set_named_property(env, result, "txFrames", value));
+  return result;
+}
+
+static ring_t* ring_of(napi_env env, napi_value handle) {
+  void* data = NULL;
+  if (napi_get_value_external(env, handle, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "not a packet-ring handle");
+    return NULL;
+  }
+  return data;
+}
+
+/* start(handle, onReadable): calls onReadable(status) whenever the socket is readable (status < 0: an error). */
+static napi_value start_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t* ring = argc < 2 ? NULL : ring_of(env, argv[0]);
+  if (ring == NULL) return NULL;
+  if (ring->closed) {
+    napi_throw_error(env, NULL, "packet ring is closed");
+    return NULL;
+  }
+  if (ring->on_readable != NULL) napi_delete_reference(env, ring->on_readable);
+  CHECK(napi_create_reference(env, argv[1], 1, &ring->on_readable));
+  if (ring->async == NULL) {
+    napi_value name;
+    CHECK(napi_create_string_utf8(env, "PacketRing", NAPI_AUTO_LENGTH, &name));
+    CHECK(napi_async_init(env, NULL, name, &ring->async));
+  }
+  int status = uv_poll_start(&ring->poll, UV_READABLE, on_poll);
+  if (status != 0) return throw_errno(env, "uv_poll_start", -status);
+  return NULL;
+}
+
+/*
+ * flush(handle) -> errno (0 when the kernel took the frames, or had none to take).
+ * The kernel sends every slot marked SEND_REQUEST, in ring order.
+ */
+static napi_value flush_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t* ring = argc < 1 ? NULL : ring_of(env, argv[0]);
+  if (ring == NULL) return NULL;
+  int error = 0;
+  if (ring->closed) error = EBADF;
+  else if (send(ring->fd, NULL, 0, MSG_DONTWAIT) < 0) error = errno;
+  napi_value result;
+  CHECK(napi_create_int32(env, error, &result));
+  return result;
+}
+
+/* close(handle): stops watching and closes the socket; the mapping lives on until it is collected. */
+static napi_value close_ring_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t* ring = argc < 1 ? NULL : ring_of(env, argv[0]);
+  if (ring == NULL) return NULL;
+  close_ring(ring);
+  return NULL;
+}
+
+/* strerror for the codes flush() returns. */
+static napi_value describe_error(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t code = 0;
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &code);
+  napi_value result;
+  CHECK(napi_create_string_utf8(env, strerror(code < 0 ? -code : code), NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      {"open", NULL, open_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"start", NULL, start_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flush", NULL, flush_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, close_ring_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"describeError", NULL, describe_error, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
+  return exports;
+}
+
+NAPI_MODULE(packet_ring, init)

@@ -1,0 +1,35 @@
+import { createRequire } from 'node:module';
+
+/** An open packet socket; only the addon reads it. */
+export interface RingHandle {
+  readonly __ringHandle: unique symbol;
+}
+
+export interface OpenedRings {
+  readonly handle: RingHandle;
+  /** The receive ring, then the transmit ring, mapped from the kernel. */
+  readonly rings: ArrayBuffer;
+  readonly rxFrames: number;
+  readonly txFrames: number;
+}
+
+/** The addon built from `native/packet-ring.c`. */
+export interface PacketRingAddon {
+  /** Throws an Error whose `code` is `E<errno>` when the kernel refuses. */
+  open(iface: string, frameSize: number, blockSize: number, rxBlocks: number, txBlocks: number): OpenedRings;
+  /** `onReadable(status)` runs when the socket is readable; a negative status is a libuv error. */
+  start(handle: RingHandle, onReadable: (status: number) => void): void;
+  /** Hands every slot marked SEND_REQUEST to the kernel; returns errno (0 on success). */
+  flush(handle: RingHandle): number;
+  close(handle: RingHandle): void;
+  describeError(code: number): string;
+}
+
+const ADDON_PATH = '../native/build/packet-ring.node';
+let loaded: PacketRingAddon | undefined;
+
+/** Loads the addon on first use; throws when it was not built (`node packages/io-pcap/native/build.mjs`). */
+export function loadPacketRing(): PacketRingAddon {
+  loaded ??= createRequire(import.meta.url)(ADDON_PATH) as PacketRingAddon;
+  return loaded;
+}

@@ -1,0 +1,273 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMac, parseIpv4, parseMac } from './addresses.js';
+import type { IoPcapError } from './errors.js';
+import type { FrameReceiver } from './frame-device.js';
+import { createLab, type Lab } from './lab.js';
+import { PacketRingDevice, slotSizeFor } from './packet-ring-device.js';
+
+const OUR_MAC = parseMac('02:00:00:00:0f:02');
+const OTHER_MAC = parseMac('02:00:00:00:0f:99');
+const PEER_MAC = parseMac('02:00:00:00:ff:ff');
+const EXPERIMENTAL_ETHERTYPE = [0x88, 0xb5];
+const run = promisify(execFile);
+
+const macBytes = (mac: number): number[] =>
+  formatMac(mac)
+    .split(':')
+    .map((octet) => Number.parseInt(octet, 16));
+
+function ipBytes(text: string): number[] {
+  const value = parseIpv4(text);
+  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
+}
+
+/** A numbered frame of the local experimental EtherType (IEEE 802 reserves 0x88b5 for such tests). */
+const numberedFrame = (to: number, from: number, index: number, length = 60): Uint8Array => {
+  const frame = new Uint8Array(length);
+  frame.set([...macBytes(to), ...macBytes(from), ...EXPERIMENTAL_ETHERTYPE, index >> 8, index & 0xff]);
+  return frame;
+};
+const numberOf = (frame: Uint8Array): number => ((frame[14] ?? 0) << 8) | (frame[15] ?? 0);
+const isNumbered = (frame: Uint8Array): boolean => frame[12] === 0x88 && frame[13] === 0xb5;
+
+/** Collects what a device delivers, copying each frame out of the ring. */
+class Collector implements FrameReceiver {
+  readonly frames: Uint8Array[] = [];
+  bursts = 0;
+  readonly failures: IoPcapError[] = [];
+
+  frame(bytes: Uint8Array): void {
+    this.frames.push(bytes.slice());
+  }
+
+  endOfBurst(): void {
+    this.bursts++;
+  }
+
+  failure(error: IoPcapError): void {
+    this.failures.push(error);
+  }
+
+  async until(predicate: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!predicate()) {
+      if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/**
+ * Sends frames from the far end of the lab link (the `stk` veth end in the
+ * server namespace), so that they arrive on our interface as received frames.
+ * `pauseEvery` frames it sleeps 50 ms, letting a small ring drain.
+ */
+async function sendFromPeer(lab: Lab, frames: readonly Uint8Array[], pauseEvery = 0): Promise<void> {
+  const script = [
+    'import socket, sys, time',
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
+    "s.bind(('stk', 0))",
+    'for i, line in enumerate(sys.stdin.read().split()):',
+    '    s.send(bytes.fromhex(line))',
+    `    if ${pauseEvery} and (i + 1) % ${pauseEvery} == 0: time.sleep(0.05)`,
+  ].join('\n');
+  const input = frames.map((frame) => Buffer.from(frame).toString('hex')).join('\n');
+  const result = await lab.exec(lab.serverNs, ['python3', '-c', script], { input, timeoutMs: 20_000 });
+  expect(result.stderr).toBe('');
+}
+
+/** Counts numbered frames from `from` arriving at the far end of the link during `ms`. */
+async function countAtPeer(lab: Lab, from: number, ms: number, started: () => void): Promise<number[]> {
+  const script = [
+    'import socket, select, time',
+    // ETH_P_ALL: the bridge takes stk's frames before any handler of one EtherType sees them.
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))',
+    "s.bind(('stk', 3))",
+    'print("ready", flush=True)',
+    `end = time.monotonic() + ${ms / 1000}`,
+    'seen = []',
+    'while time.monotonic() < end:',
+    '    if select.select([s], [], [], 0.05)[0]:',
+    '        f = s.recv(65536)',
+    `        if f[12:14] == bytes.fromhex('88b5') and f[6:12] == bytes.fromhex('${macBytes(from).map((b) => b.toString(16).padStart(2, '0')).join('')}'): seen.append(f[14] << 8 | f[15])`,
+    'print(" ".join(map(str, seen)), flush=True)',
+  ].join('\n');
+  const child = execFile('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', script], { timeout: ms + 10_000 });
+  let stdout = '';
+  child.stdout?.on('data', (text: Buffer | string) => {
+    stdout += text.toString();
+    if (stdout.startsWith('ready\n')) {
+      started();
+      stdout = stdout.slice('ready\n'.length);
+    }
+  });
+  await new Promise((resolve) => child.once('close', resolve));
+  return stdout.trim() === '' ? [] : stdout.trim().split(' ').map(Number);
+}
+
+describe('slot size', () => {
+  it('holds a whole frame of the MTU with the ring header in front', () => {
+    expect(slotSizeFor(1500)).toBe(2048);
+    expect(slotSizeFor(9000)).toBe(16384);
+    expect(slotSizeFor(68)).toBe(2048);
+  });
+});
+
+describe('PacketRingDevice in a lab', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await createLab({ name: 'tcpd-ring', subnet: 15 });
+  });
+
+  afterAll(async () => {
+    await lab.destroy();
+  });
+
+  it('sends a hand-made ARP request through its ring and reads the kernel reply from the other', async () => {
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    const collector = new Collector();
+    device.start(collector);
+    try {
+      expect(device.mtu).toBe(1500);
+      const request = Uint8Array.from([
+        ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ...macBytes(OUR_MAC),
+        0x08, 0x06,
+        0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,
+        ...macBytes(OUR_MAC),
+        ...ipBytes(lab.stackIp),
+        ...[0, 0, 0, 0, 0, 0],
+        ...ipBytes(lab.serverIp),
+      ]);
+      device.send(request);
+      // Nothing leaves before the flush: the ring gathers a burst for one system call.
+      expect(device.counters.framesSent).toBe(0);
+      device.flush();
+      expect(device.counters.framesSent).toBe(1);
+      const isReply = (frame: Uint8Array) => frame[12] === 0x08 && frame[13] === 0x06 && frame[21] === 2;
+      await collector.until(() => collector.frames.some(isReply), 3_000);
+      const reply = collector.frames.find(isReply) as Uint8Array;
+      expect([...reply.subarray(0, 6)]).toEqual(macBytes(OUR_MAC));
+      expect([...reply.subarray(28, 32)]).toEqual(ipBytes(lab.serverIp));
+      expect([...reply.subarray(38, 42)]).toEqual(ipBytes(lab.stackIp));
+      expect(collector.failures).toEqual([]);
+    } finally {
+      device.close();
+    }
+  });
+
+  it('keeps only frames for its MAC and broadcasts, in order, across many laps of a small ring', async () => {
+    // 64 KiB of 2 KiB slots: 32 slots for 300 frames.
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC, receiveRingSize: 64 * 1024 });
+    const collector = new Collector();
+    device.start(collector);
+    try {
+      const count = 300;
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        frames.push(numberedFrame(OTHER_MAC, PEER_MAC, i)); // someone else's: dropped
+        frames.push(numberedFrame(i % 10 === 0 ? 0xffff_ffff_ffff : OUR_MAC, PEER_MAC, i, 60 + (i % 7) * 200));
+      }
+      await sendFromPeer(lab, frames, 20);
+      await collector.until(() => collector.frames.filter(isNumbered).length >= count, 10_000);
+      const received = collector.frames.filter(isNumbered);
+      expect(received.map(numberOf)).toEqual([...Array(count).keys()]);
+      expect(received.map((frame) => frame.length)).toEqual([...Array(count).keys()].map((i) => 60 + (i % 7) * 200));
+      expect(collector.bursts).toBeGreaterThan(0);
+      expect(collector.bursts).toBeLessThanOrEqual(count);
+      expect(collector.failures).toEqual([]);
+    } finally {
+      device.close();
+    }
+  });
+
+  it('sends every frame through a small transmit ring, in order, flushing when the ring is full', async () => {
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC, transmitRingSize: 64 * 1024 });
+    device.start(new Collector());
+    try {
+      const count = 200;
+      const seen = countAtPeer(lab, OUR_MAC, 1_500, () => {
+        for (let i = 0; i < count; i++) device.send(numberedFrame(PEER_MAC, OUR_MAC, i));
+        device.flush();
+      });
+      expect(await seen).toEqual([...Array(count).keys()]);
+      expect(device.counters.framesSent).toBe(count);
+      expect(device.counters.sendErrors).toBe(0);
+    } finally {
+      device.close();
+    }
+  });
+
+  it('fails with offload advice on a super-frame and on a partial checksum, delivering neither', async () => {
+    const superFrame = numberedFrame(OUR_MAC, PEER_MAC, 1, 1000 + 14 + 100);
+    superFrame.set([0x08, 0x00], 12);
+    // The kernel refuses to send frames above the link MTU: the device is told the MTU is smaller.
+    const oversized = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC, mtu: 1000 });
+    const first = new Collector();
+    oversized.start(first);
+    await sendFromPeer(lab, [superFrame]);
+    await first.until(() => first.failures.length > 0, 3_000);
+    oversized.close();
+    expect(first.failures[0]?.code).toBe('offload');
+    expect(first.failures[0]?.message).toContain(`ethtool -K ${lab.clientIface} tso off gso off gro off tx off rx off`);
+    expect(oversized.counters.oversized).toBe(1);
+    expect(first.frames).toEqual([]);
+
+    // A TCP segment whose checksum field holds only the pseudo-header sum.
+    const segment = new Uint8Array(14 + 20 + 20);
+    segment.set([...macBytes(OUR_MAC), ...macBytes(PEER_MAC), 0x08, 0x00], 0);
+    segment.set([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, ...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)], 14);
+    segment.set([0, 80, 0xc3, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0xff, 0xff], 34);
+    const words = [...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)];
+    let seed = 6 + 20;
+    for (let i = 0; i < words.length; i += 2) seed += ((words[i] ?? 0) << 8) | (words[i + 1] ?? 0);
+    while (seed > 0xffff) seed = (seed & 0xffff) + (seed >>> 16);
+    segment.set([seed >> 8, seed & 0xff], 34 + 16);
+    const partial = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    const second = new Collector();
+    partial.start(second);
+    await sendFromPeer(lab, [segment]);
+    await second.until(() => second.failures.length > 0, 3_000);
+    partial.close();
+    expect(second.failures[0]?.code).toBe('offload');
+    expect(second.failures[0]?.message).toMatch(/checksum/);
+    expect(partial.counters.partialChecksums).toBe(1);
+    expect(second.frames).toEqual([]);
+  });
+
+  it('reports an interface that disappears under it as a failure, and the process lives on', async () => {
+    const iface = 'tcpd-ringgone';
+    await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
+    try {
+      await run('ip', ['link', 'set', iface, 'up']);
+      const device = PacketRingDevice.open({ iface, mac: OUR_MAC });
+      const collector = new Collector();
+      device.start(collector);
+      await run('ip', ['link', 'del', iface]);
+      await collector.until(() => collector.failures.length > 0, 3_000);
+      expect(collector.failures[0]?.code).toBe('pcap');
+      expect(collector.failures[0]?.message).toBe(`capture on ${iface} stopped: the interface is gone`);
+      device.send(numberedFrame(PEER_MAC, OUR_MAC, 0));
+      device.flush();
+      device.close();
+    } finally {
+      await run('ip', ['link', 'del', iface]).catch(() => undefined);
+    }
+  });
+});
+
+describe('PacketRingDevice errors', () => {
+  it('names a missing interface', () => {
+    let caught: unknown;
+    try {
+      PacketRingDevice.open({ iface: 'tcpd-none0', mac: OUR_MAC });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as IoPcapError).code).toBe('no-such-interface');
+    expect((caught as IoPcapError).message).toContain('"tcpd-none0"');
+  });
+});

@@ -1,0 +1,259 @@
+import { existsSync } from 'node:fs';
+import { IoPcapError } from './errors.js';
+import { emptyCounters, interfaceMtu, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
+import { offloadFailure } from './offload-check.js';
+import { loadPacketRing, type PacketRingAddon, type RingHandle } from './packet-ring-binding.js';
+import { openFailure } from './pcap-device.js';
+
+export interface PacketRingDeviceOptions {
+  iface: string;
+  /** Our MAC as a 48-bit integer: the device keeps frames sent to it and broadcasts. */
+  mac: number;
+  /** IPv4 MTU; default: the interface's own. */
+  mtu?: number;
+  /** Bytes of receive ring (frames the kernel can hold for us between two reads). */
+  receiveRingSize?: number;
+  /** Bytes of transmit ring. */
+  transmitRingSize?: number;
+}
+
+// struct tpacket2_hdr (linux/if_packet.h), in host byte order; a sockaddr_ll follows it at offset 32.
+const STATUS = 0;
+const LENGTH = 4;
+const SNAP_LENGTH = 8;
+const MAC_OFFSET = 12;
+const PACKET_TYPE = 32 + 10; // sockaddr_ll.sll_pkttype
+/** Where a frame to send starts in its transmit slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
+const TX_DATA = 32;
+
+// tp_status bits.
+const TP_STATUS_KERNEL = 0;
+const TP_STATUS_USER = 1;
+const TP_STATUS_CSUMNOTREADY = 8;
+const TP_STATUS_AVAILABLE = 0;
+const TP_STATUS_SEND_REQUEST = 1;
+const TP_STATUS_WRONG_FORMAT = 4;
+
+const PACKET_OUTGOING = 4;
+const ETHERNET_HEADER = 14;
+/** Room before the frame in a receive slot: the header, sockaddr_ll and alignment (66 bytes for Ethernet). */
+const SLOT_OVERHEAD = 96;
+const BLOCK_SIZE = 1 << 16;
+const DEFAULT_RECEIVE_RING = 16 * 1024 * 1024;
+const DEFAULT_TRANSMIT_RING = 2 * 1024 * 1024;
+const BROADCAST_MAC = 0xffff_ffff_ffff;
+
+/** The ring slot size: a power of two that holds a full frame of the MTU (2048 for Ethernet's 1500). */
+export function slotSizeFor(mtu: number): number {
+  let size = 2048;
+  while (size < mtu + ETHERNET_HEADER + SLOT_OVERHEAD) size *= 2;
+  return size;
+}
+
+/** Errors whose socket will not work again: the interface went away or down. */
+const FATAL_SEND_ERRORS = new Set(['E6', 'E19', 'E100']); // ENXIO, ENODEV, ENETDOWN
+const errnoOf = (code: number): string => `E${code}`;
+
+/**
+ * Ethernet frames in and out of one interface through a Linux packet socket
+ * with memory-mapped rings (PACKET_MMAP, TPACKET_V2), a small addon of ours
+ * (`native/packet-ring.c`).
+ *
+ * The kernel writes received frames into ring slots and marks them; we read
+ * every marked slot in one wake-up and hand the frames over in place, then
+ * give the slots back. Frames to send are written into the transmit ring and
+ * go to the kernel together, with one system call, when the driver flushes.
+ * libpcap's npm binding (`PcapDevice`) calls JavaScript once per frame and
+ * makes one system call per sent frame; this device does neither.
+ */
+export class PacketRingDevice implements FrameDevice {
+  readonly counters: DeviceCounters = emptyCounters();
+  private receiver: FrameReceiver | undefined;
+  private readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly rxFrames: number;
+  private readonly txFrames: number;
+  private readonly txBase: number;
+  private rxNext = 0;
+  private txNext = 0;
+  /** Frames written into the transmit ring since the last flush. */
+  private queued = 0;
+  private failed = false;
+  private closed = false;
+  private readonly macHigh: number;
+  private readonly macLow: number;
+
+  private constructor(
+    private readonly addon: PacketRingAddon,
+    private readonly handle: RingHandle,
+    rings: ArrayBuffer,
+    rxFrames: number,
+    txFrames: number,
+    private readonly slotSize: number,
+    readonly iface: string,
+    readonly mtu: number,
+    mac: number,
+  ) {
+    this.bytes = new Uint8Array(rings);
+    this.words = new Int32Array(rings);
+    this.rxFrames = rxFrames;
+    this.txFrames = txFrames;
+    this.txBase = rxFrames * slotSize;
+    this.macHigh = Math.floor(mac / 0x1_0000_0000);
+    this.macLow = mac % 0x1_0000_0000;
+  }
+
+  static open(options: PacketRingDeviceOptions): PacketRingDevice {
+    let addon: PacketRingAddon;
+    try {
+      addon = loadPacketRing();
+    } catch (cause) {
+      const build = 'build it with `node packages/io-pcap/native/build.mjs` (needs a C compiler)';
+      throw new IoPcapError('pcap', `cannot load the packet-ring addon: ${String(cause)}; ${build}`, { cause });
+    }
+    const mtu = options.mtu ?? interfaceMtu(options.iface);
+    const slotSize = slotSizeFor(mtu);
+    const blockSize = Math.max(BLOCK_SIZE, slotSize);
+    const blocks = (bytes: number): number => Math.max(1, Math.ceil(bytes / blockSize));
+    let opened;
+    try {
+      opened = addon.open(
+        options.iface,
+        slotSize,
+        blockSize,
+        blocks(options.receiveRingSize ?? DEFAULT_RECEIVE_RING),
+        blocks(options.transmitRingSize ?? DEFAULT_TRANSMIT_RING),
+      );
+    } catch (cause) {
+      throw openFailure(options.iface, cause);
+    }
+    const { handle, rings, rxFrames, txFrames } = opened;
+    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac);
+  }
+
+  start(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+    this.addon.start(this.handle, (status) => this.onReadable(status));
+    // Frames may have arrived between open and start: the socket is already readable then.
+    this.onReadable(0);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed || this.failed) return;
+    const length = frame.length;
+    if (length > this.slotSize - TX_DATA) {
+      this.counters.sendErrors++;
+      return;
+    }
+    let slot = this.txBase + this.txNext * this.slotSize;
+    if (!this.slotFree(slot)) {
+      // The kernel still holds this slot: let it take what is queued, then look again.
+      this.flush();
+      slot = this.txBase + this.txNext * this.slotSize;
+      if (!this.slotFree(slot)) {
+        this.counters.sendErrors++; // a lost frame, which TCP repairs
+        return;
+      }
+    }
+    this.bytes.set(frame, slot + TX_DATA);
+    this.words[(slot + LENGTH) >> 2] = length;
+    Atomics.store(this.words, (slot + STATUS) >> 2, TP_STATUS_SEND_REQUEST);
+    this.txNext = this.txNext + 1 === this.txFrames ? 0 : this.txNext + 1;
+    this.queued++;
+  }
+
+  flush(): void {
+    if (this.queued === 0 || this.closed) return;
+    const queued = this.queued;
+    this.queued = 0;
+    const code = this.addon.flush(this.handle);
+    if (code === 0) {
+      this.counters.framesSent += queued;
+      return;
+    }
+    // EAGAIN/ENOBUFS: the frames stay marked and leave with the next flush.
+    if (FATAL_SEND_ERRORS.has(errnoOf(code))) {
+      this.counters.sendErrors += queued;
+      this.fail(new IoPcapError('pcap', `cannot send on ${this.iface}: ${this.addon.describeError(code)}`));
+      return;
+    }
+    this.queued = queued;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.addon.close(this.handle);
+  }
+
+  /** A slot is ours once the kernel has sent it; one it could not send is counted and reused. */
+  private slotFree(slot: number): boolean {
+    const status = Atomics.load(this.words, (slot + STATUS) >> 2);
+    if (status === TP_STATUS_AVAILABLE) return true;
+    if (status === TP_STATUS_WRONG_FORMAT) {
+      this.counters.sendErrors++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Reads every frame the kernel has marked, in ring order, then ends the burst. */
+  private onReadable(status: number): void {
+    if (this.closed || this.failed) return;
+    if (status < 0) {
+      const why = existsSync(`/sys/class/net/${this.iface}`)
+        ? this.addon.describeError(-status)
+        : 'the interface is gone';
+      this.fail(new IoPcapError('pcap', `capture on ${this.iface} stopped: ${why}`));
+      return;
+    }
+    const { bytes, words, slotSize } = this;
+    let received = 0;
+    // One lap of the ring at most: what arrives meanwhile wakes us again, after other I/O had its turn.
+    for (let seen = 0; seen < this.rxFrames; seen++) {
+      const slot = this.rxNext * slotSize;
+      const flags = Atomics.load(words, (slot + STATUS) >> 2);
+      if ((flags & TP_STATUS_USER) === 0) break;
+      if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
+        const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
+        const captured = words[(slot + SNAP_LENGTH) >> 2]!;
+        const frame = bytes.subarray(start, start + captured);
+        if (this.addressedToUs(frame)) {
+          received++;
+          if (!this.accept(frame, flags, captured < words[(slot + LENGTH) >> 2]!)) return;
+        }
+      }
+      Atomics.store(words, (slot + STATUS) >> 2, TP_STATUS_KERNEL);
+      this.rxNext = this.rxNext + 1 === this.rxFrames ? 0 : this.rxNext + 1;
+    }
+    this.counters.framesReceived += received;
+    if (received > 0 && !this.closed && !this.failed) this.receiver?.endOfBurst();
+  }
+
+  private addressedToUs(frame: Uint8Array): boolean {
+    if (frame.length < ETHERNET_HEADER) return false;
+    const high = (frame[0]! << 8) | frame[1]!;
+    const low = ((frame[2]! << 24) | (frame[3]! << 16) | (frame[4]! << 8) | frame[5]!) >>> 0;
+    if (high === this.macHigh && low === this.macLow) return true;
+    return high === 0xffff && low === BROADCAST_MAC % 0x1_0000_0000;
+  }
+
+  /** Hands one frame to the receiver; false when the device stopped on it. */
+  private accept(frame: Uint8Array, flags: number, truncated: boolean): boolean {
+    const checksumPending = (flags & TP_STATUS_CSUMNOTREADY) !== 0;
+    const refused = offloadFailure(frame, this.mtu, this.iface, this.counters, { truncated, checksumPending });
+    if (refused !== undefined) {
+      this.fail(refused);
+      return false;
+    }
+    this.receiver?.frame(frame);
+    return !this.closed && !this.failed;
+  }
+
+  private fail(error: IoPcapError): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.receiver?.failure(error);
+  }
+}
