@@ -44,6 +44,8 @@ export interface FetchOptions {
   readonly maxRedirects: number;
   readonly connectTimeoutMs: number;
   readonly maxTimeMs: number;
+  /** --capture: libpcap (npm cap) or our PACKET_MMAP ring addon. */
+  readonly capture?: 'libpcap' | 'packet-ring';
   /** --cc: congestion control of our sender. */
   readonly congestion?: CongestionAlgorithm;
   /** --inspect: the XState inspector's WebSocket URL. */
@@ -275,6 +277,7 @@ class FetchRun {
       ...(prefixLength === undefined ? {} : { prefixLength }),
       ...(gateway === undefined ? {} : { gateway }),
       ...(options.congestion === undefined ? {} : { tcp: { congestion: options.congestion } }),
+      ...(options.capture === undefined ? {} : { capture: options.capture }),
       ...this.watch.stackOptions(),
       ...(options.verbose
         ? {

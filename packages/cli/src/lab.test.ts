@@ -57,6 +57,13 @@ describe('tcpts fetch against the kernel', () => {
     expect(sha256(readFileSync(result.file))).toBe(sha256(files.get(name)!));
   });
 
+  it.each([['page.html'], ['ten.bin']])('fetches %s intact over the packet ring (--capture packet-ring)', async (name) => {
+    const result = await fetchOverStack(`${HTTP_PORT}/${name}`, ['--stats', '--capture', 'packet-ring']);
+    expect(result.stderr).toMatch(/^\* Received \d+ bytes in/);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(sha256(readFileSync(result.file))).toBe(sha256(files.get(name)!));
+  });
+
   it('traces the handshake and the response head with -v', async () => {
     const result = await fetchOverStack(`${HTTP_PORT}/page.html`, ['-v']);
     expect(result.code).toBe(ExitCode.ok);

@@ -66,6 +66,7 @@ interface FetchCommandOptions {
   timeout: number;
   maxTime: number;
   cc?: 'newreno' | 'cubic';
+  capture?: 'libpcap' | 'packet-ring';
   /** `true` when given without a URL. */
   inspect?: string | true;
   trace?: string;
@@ -128,6 +129,14 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
     )
     .addOption(
       new Option(
+        '--capture <kind>',
+        'how frames reach the interface: libpcap (npm cap) or packet-ring (Linux PACKET_MMAP rings, fewer calls per frame)',
+      )
+        .choices(['libpcap', 'packet-ring'])
+        .default('libpcap'),
+    )
+    .addOption(
+      new Option(
         '--inspect [url]',
         `show each connection's state machine live in the XState inspector listening at [url] (default ${DEFAULT_INSPECTOR_URL})`,
       ).argParser(parseInspectorUrl),
@@ -154,6 +163,7 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
             ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
             ...(options.output === undefined ? {} : { output: options.output }),
             ...(options.cc === undefined ? {} : { congestion: options.cc }),
+            ...(options.capture === undefined ? {} : { capture: options.capture }),
             ...(options.inspect === undefined
               ? {}
               : { inspectUrl: options.inspect === true ? DEFAULT_INSPECTOR_URL : options.inspect }),

@@ -13,6 +13,8 @@ export interface StackOpenOptions {
   readonly prefixLength?: number;
   readonly gateway?: string;
   readonly mtu?: number;
+  /** How frames reach the interface (io-pcap's `CaptureKind`). */
+  readonly capture?: 'libpcap' | 'packet-ring';
   readonly traceSegments?: boolean;
   readonly tcp?: Partial<TcpConfig>;
   readonly onEvent?: (event: HostEvent) => void;

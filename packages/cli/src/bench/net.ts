@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, type Lab, PcapStack } from '@tcpts/io-pcap';
+import { type CaptureKind, createLab, type Lab, PcapStack } from '@tcpts/io-pcap';
 import { fetchArgvForLab } from '../demo.js';
 import { parseTransferSummary } from '../progress.js';
 
@@ -53,8 +53,12 @@ const run = (argv: string[]): Promise<{ code: number | null; stderr: string }> =
     child.on('close', (code) => resolve({ code, stderr }));
   });
 
-async function oursDownload(lab: Lab, url: string, out: string): Promise<number> {
-  const { code, stderr } = await run([process.execPath, MAIN, ...fetchArgvForLab(lab, url, out, ['--stats'])]);
+/** Both ways our stack can reach the interface, each measured against the same kernel run. */
+const CAPTURES: readonly CaptureKind[] = ['libpcap', 'packet-ring'];
+
+async function oursDownload(lab: Lab, url: string, out: string, capture: CaptureKind): Promise<number> {
+  const argv = fetchArgvForLab(lab, url, out, ['--stats', '--capture', capture]);
+  const { code, stderr } = await run([process.execPath, MAIN, ...argv]);
   const summary = parseTransferSummary(stderr);
   if (code !== 0 || !summary) throw new Error(`our fetch failed (exit ${code}): ${stderr.slice(-500)}`);
   return summary.bytes / MB / summary.seconds;
@@ -87,7 +91,7 @@ async function setLoss(lab: Lab, percent: number): Promise<void> {
   if (result.code !== 0) throw new Error(`nft refused the loss rule: ${result.stderr}`);
 }
 
-async function upload(lab: Lab, bytes: number): Promise<{ ours: number; kernel: number }> {
+async function upload(lab: Lab, bytes: number): Promise<{ ours: number[]; kernel: number }> {
   const sink = spawn('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', SINK, lab.serverIp, String(SINK_PORT)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -121,20 +125,23 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number; kernel: 
       return bytes / MB / seconds!;
     };
 
-    const stack = await PcapStack.open({ iface: lab.clientIface, ip: lab.stackIp, prefixLength: lab.prefixLength });
-    try {
-      const socket = await stack.connect(lab.serverIp, SINK_PORT, { timeoutMs: 10_000 });
-      for (let sent = 0; sent < bytes; sent += chunk.length) {
-        if (!socket.write(chunk)) await once(socket, 'drain');
+    const ours: number[] = [];
+    for (const capture of CAPTURES) {
+      const stack = await PcapStack.open({ iface: lab.clientIface, ip: lab.stackIp, prefixLength: lab.prefixLength, capture });
+      try {
+        const socket = await stack.connect(lab.serverIp, SINK_PORT, { timeoutMs: 10_000 });
+        for (let sent = 0; sent < bytes; sent += chunk.length) {
+          if (!socket.write(chunk)) await once(socket, 'drain');
+        }
+        socket.end();
+        await once(socket, 'finish');
+        socket.resume();
+        await once(socket, 'close').catch(() => undefined);
+      } finally {
+        await stack.close();
       }
-      socket.end();
-      await once(socket, 'finish');
-      socket.resume();
-      await once(socket, 'close').catch(() => undefined);
-    } finally {
-      await stack.close();
+      ours.push(await measure());
     }
-    const ours = await measure();
     const python = `import socket,sys\nc=socket.create_connection((sys.argv[1],${SINK_PORT}))\nb=bytes(1<<20)\nfor _ in range(${bytes / MB}): c.sendall(b)\nc.close()`;
     const sent = await lab.exec(lab.clientNs, ['python3', '-c', python, lab.serverIp], { timeoutMs: 120_000 });
     if (sent.code !== 0) throw new Error(`kernel upload failed: ${sent.stderr}`);
@@ -145,6 +152,8 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number; kernel: 
 }
 
 const fmt = (n: number) => n.toFixed(1).padStart(7);
+const row = (label: string, ours: readonly number[], kernel: number, note = ''): string =>
+  `${label} ${ours.map(fmt).join('  ')}  ${fmt(kernel)}    ${ours.map((o) => (o / kernel).toFixed(2).padStart(5)).join('  ')}${note}`;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -161,28 +170,32 @@ async function main(): Promise<void> {
     await writeFile(join(dir, '10.bin'), randomBytes(10 * MB));
     await writeFile(join(dir, '100.bin'), Buffer.concat(Array.from({ length: 10 }, () => randomBytes(10 * MB))));
     const server = await lab.startHttpServer(dir, HTTP_PORT);
-    console.log('                      ours MB/s  kernel curl MB/s  ratio');
+    console.log('                         ours MB/s          kernel   ratio to kernel');
+    console.log('                       libpcap  packet-ring  MB/s   libpcap  packet-ring');
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
       for (const size of [10, 100]) {
         const url = `http://${lab.serverIp}:${HTTP_PORT}/${size}.bin`;
         const out = join(dir, `got-${size}.bin`);
-        const ours = await oursDownload(lab, url, out);
-        const intact = (await sha256File(out)) === (await sha256File(join(dir, `${size}.bin`)));
+        const expected = await sha256File(join(dir, `${size}.bin`));
+        const ours: number[] = [];
+        let intact = true;
+        for (const capture of CAPTURES) {
+          ours.push(await oursDownload(lab, url, out, capture));
+          intact &&= (await sha256File(out)) === expected;
+          await rm(out, { force: true });
+        }
         const kernelOut = join(dir, `kernel-${size}.bin`);
         const kernel = await kernelDownload(lab, url, kernelOut);
         await rm(kernelOut, { force: true });
-        console.log(
-          `download ${String(size).padStart(3)} MB, ${loss}% loss ${fmt(ours)}  ${fmt(kernel)}          ${(ours / kernel).toFixed(2)}${intact ? '' : '  BYTES DIFFER'}`,
-        );
-        await rm(out, { force: true });
+        console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, ours, kernel, intact ? '' : '  BYTES DIFFER'));
       }
     }
     await (server as { stop(): Promise<void> }).stop();
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
       const up = await upload(lab, 100 * MB);
-      console.log(`upload   100 MB, ${loss}% loss ${fmt(up.ours)}  ${fmt(up.kernel)}          ${(up.ours / up.kernel).toFixed(2)}`);
+      console.log(row(`upload   100 MB, ${loss}% loss`, up.ours, up.kernel));
     }
     await setLoss(lab, 0);
   } finally {
