@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,26 +214,45 @@ describe('PcapDevice errors', () => {
     expect((caught as IoPcapError).message).toMatch(/"tcpd-none0".*\blo\b/);
   });
 
-  it('tells an unprivileged user to run as root', async () => {
+  it('tells an unprivileged user to run as root, through libpcap and through the packet ring', async () => {
     // The child runs this package's own device code, transpiled, as user nobody.
     const dir = await mkdtemp(join(tmpdir(), 'tcpd-perm-'));
     try {
-      for (const name of ['addresses', 'cap-binding', 'errors', 'frame-device', 'offload-check', 'pcap-device']) {
+      const modules = [
+        'addresses',
+        'cap-binding',
+        'errors',
+        'frame-device',
+        'offload-check',
+        'pcap-device',
+        'packet-ring-binding',
+        'packet-ring-device',
+      ];
+      await mkdir(join(dir, 'src'));
+      for (const name of modules) {
         const source = await readFile(join(HERE, `${name}.ts`), 'utf8');
         const output = ts.transpileModule(source, {
           compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
         });
-        await writeFile(join(dir, `${name}.js`), output.outputText);
+        await writeFile(join(dir, 'src', `${name}.js`), output.outputText);
       }
+      // The ring addon sits where the binding looks for it, relative to the module.
+      await mkdir(join(dir, 'native', 'build'), { recursive: true });
+      await copyFile(join(HERE, '..', 'native', 'build', 'packet-ring.node'), join(dir, 'native', 'build', 'packet-ring.node'));
       await writeFile(join(dir, 'package.json'), '{"type":"module"}');
       // The device code imports the core (its frame allocator): make it resolvable from the temp dir.
       await mkdir(join(dir, 'node_modules', '@tcpts'), { recursive: true });
       await symlink(join(HERE, '..', '..', 'core'), join(dir, 'node_modules', '@tcpts', 'core'));
       await writeFile(
         join(dir, 'child.js'),
-        `import { PcapDevice } from './pcap-device.js';
-try { PcapDevice.open({ iface: 'lo', mac: 2 }).close(); console.log(JSON.stringify({ opened: true })); }
-catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`,
+        `import { PcapDevice } from './src/pcap-device.js';
+import { PacketRingDevice } from './src/packet-ring-device.js';
+const outcomes = [];
+for (const Device of [PcapDevice, PacketRingDevice]) {
+  try { Device.open({ iface: 'lo', mac: 2 }).close(); outcomes.push({ opened: true }); }
+  catch (error) { outcomes.push({ code: error.code, message: error.message }); }
+}
+console.log(JSON.stringify(outcomes));`,
       );
       await chmod(dir, 0o755);
       const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(dir, 'child.js')];
@@ -245,10 +264,13 @@ catch (error) { console.log(JSON.stringify({ code: error.code, message: error.me
           (error, out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve(out)),
         );
       });
-      const outcome = JSON.parse(stdout) as { code?: string; message?: string };
-      expect(outcome.code).toBe('permission-denied');
-      expect(outcome.message).toMatch(/run as root/);
-      expect(outcome.message).toContain('lo');
+      const outcomes = JSON.parse(stdout) as { code?: string; message?: string }[];
+      expect(outcomes).toHaveLength(2);
+      for (const outcome of outcomes) {
+        expect(outcome.code).toBe('permission-denied');
+        expect(outcome.message).toMatch(/run as root/);
+        expect(outcome.message).toContain('lo');
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
