@@ -1,4 +1,4 @@
-import { type CongestionAlgorithm, createHost, type HostConfig, type TcpConfig } from '@tcpts/core';
+import { type CongestionAlgorithm, createHost, type HostConfig, type NetworkHost, type TcpConfig } from '@tcpts/core';
 import type { LinkFaults } from '../faults.js';
 import { Simulation } from '../simulation.js';
 
@@ -9,6 +9,8 @@ export interface TransferBenchOptions {
   readonly tcp?: Partial<TcpConfig>;
   readonly mtu?: number;
   readonly congestion?: CongestionAlgorithm;
+  /** Stands between the simulation (and the receiving application) and the receiving host, e.g. to record its calls. */
+  readonly wrapReceiver?: (host: NetworkHost) => NetworkHost;
 }
 
 export interface TransferBenchResult {
@@ -28,19 +30,24 @@ export interface TransferBenchResult {
 const A_IP = 0xc6120001;
 const B_IP = 0xc6120002;
 
-/** One bulk transfer A → B over io-mock; the receiver checks every byte as it arrives. */
-export function benchTransfer(options: TransferBenchOptions): TransferBenchResult {
-  const chunk = new Uint8Array(1 << 20);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 0xff;
-  const base: Omit<HostConfig, 'mac' | 'ip'> = {
+/** The configuration of the transfer's sender (A) or receiver (B). */
+export function transferHostConfig(options: TransferBenchOptions, role: 'sender' | 'receiver'): HostConfig {
+  return {
     prefixLength: 24,
     isnSecret: new Uint8Array(16).fill(1),
     ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
     tcp: { ...options.tcp, ...(options.congestion !== undefined ? { congestion: options.congestion } : {}) },
+    ...(role === 'sender' ? { mac: 0x020000000001, ip: A_IP } : { mac: 0x020000000002, ip: B_IP }),
   };
+}
+
+/** One bulk transfer A → B over io-mock; the receiver checks every byte as it arrives. */
+export function benchTransfer(options: TransferBenchOptions): TransferBenchResult {
+  const chunk = new Uint8Array(1 << 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 0xff;
   const sim = new Simulation({ seed: options.seed ?? 1, traceLimit: 0, ...(options.faults ? { faults: options.faults } : {}) });
-  const hostA = createHost({ ...base, mac: 0x020000000001, ip: A_IP });
-  const hostB = createHost({ ...base, mac: 0x020000000002, ip: B_IP });
+  const hostA = createHost(transferHostConfig(options, 'sender'));
+  const hostB = (options.wrapReceiver ?? ((host: NetworkHost) => host))(createHost(transferHostConfig(options, 'receiver')));
   const a = sim.addHost(hostA, 0x020000000001, { name: 'a' });
   const b = sim.addHost(hostB, 0x020000000002, { name: 'b' });
 
