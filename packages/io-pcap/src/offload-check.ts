@@ -27,7 +27,10 @@ function offloadAdvice(iface: string): string {
 export interface CaptureHints {
   /** The capture cut the frame short, which only a super-frame can cause. */
   truncated?: boolean;
-  /** The kernel says the checksum was left to offload (TP_STATUS_CSUMNOTREADY). */
+  /**
+   * The kernel says whether the checksum was left to offload (TP_STATUS_CSUMNOTREADY
+   * of a packet ring). Unknown (libpcap does not tell): the frame itself is examined.
+   */
   checksumPending?: boolean;
 }
 
@@ -47,9 +50,11 @@ export function offloadFailure(
   const verdict =
     truncated || frame.length > mtu + ETHERNET_HEADER
       ? 'oversized'
-      : hints.checksumPending === true
-        ? 'partial-checksum'
-        : inspectFrame(frame, mtu);
+      : hints.checksumPending === undefined
+        ? inspectFrame(frame, mtu)
+        : hints.checksumPending
+          ? 'partial-checksum'
+          : 'ok';
   if (verdict === 'oversized') {
     counters.oversized++;
     const size = truncated ? 'a truncated' : `a ${frame.length}-byte`;

@@ -201,7 +201,7 @@ describe('PacketRingDevice in a lab', () => {
     }
   });
 
-  it('fails with offload advice on a super-frame and on a partial checksum, delivering neither', async () => {
+  it('fails with offload advice on a super-frame, delivering nothing', async () => {
     const superFrame = numberedFrame(OUR_MAC, PEER_MAC, 1, 1000 + 14 + 100);
     superFrame.set([0x08, 0x00], 12);
     // The kernel refuses to send frames above the link MTU: the device is told the MTU is smaller.
@@ -216,7 +216,11 @@ describe('PacketRingDevice in a lab', () => {
     expect(oversized.counters.oversized).toBe(1);
     expect(first.frames).toEqual([]);
 
-    // A TCP segment whose checksum field holds only the pseudo-header sum.
+  });
+
+  it('trusts the kernel on checksums: a partial one from the peer stops it, a wrong one is the host\'s to drop', async () => {
+    // A segment whose checksum field holds only the pseudo-header sum, injected raw: the kernel
+    // did not leave it to offload, so the device hands it on (the host drops it as corrupt).
     const segment = new Uint8Array(14 + 20 + 20);
     segment.set([...macBytes(OUR_MAC), ...macBytes(PEER_MAC), 0x08, 0x00], 0);
     segment.set([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, ...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)], 14);
@@ -226,16 +230,37 @@ describe('PacketRingDevice in a lab', () => {
     for (let i = 0; i < words.length; i += 2) seed += ((words[i] ?? 0) << 8) | (words[i + 1] ?? 0);
     while (seed > 0xffff) seed = (seed & 0xffff) + (seed >>> 16);
     segment.set([seed >> 8, seed & 0xff], 34 + 16);
-    const partial = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
-    const second = new Collector();
-    partial.start(second);
-    await sendFromPeer(lab, [segment]);
-    await second.until(() => second.failures.length > 0, 3_000);
-    partial.close();
-    expect(second.failures[0]?.code).toBe('offload');
-    expect(second.failures[0]?.message).toMatch(/checksum/);
-    expect(partial.counters.partialChecksums).toBe(1);
-    expect(second.frames).toEqual([]);
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    const collector = new Collector();
+    device.start(collector);
+    try {
+      await sendFromPeer(lab, [segment]);
+      await collector.until(() => collector.frames.length > 0, 3_000);
+      expect([...(collector.frames[0] ?? [])]).toEqual([...segment]);
+      expect(collector.failures).toEqual([]);
+
+      // Now the real thing: checksum offload on along the server's path, and its kernel opens a
+      // connection to our address. Its SYN reaches us with the checksum left for hardware.
+      const serverIfaces = ['br0', 'stk', 'cli'];
+      const ethtool = (iface: string, state: 'on' | 'off') =>
+        lab.exec(lab.serverNs, ['ethtool', '-K', iface, 'tx', state]);
+      try {
+        for (const iface of serverIfaces) expect((await ethtool(iface, 'on')).code).toBe(0);
+        await lab.exec(lab.serverNs, ['ip', 'neigh', 'replace', lab.stackIp, 'lladdr', formatMac(OUR_MAC), 'dev', 'br0']);
+        const connect = `import socket\ns = socket.socket(); s.settimeout(0.5)\ns.connect_ex(('${lab.stackIp}', 80))`;
+        await lab.exec(lab.serverNs, ['python3', '-c', connect], { timeoutMs: 5_000 });
+        await collector.until(() => collector.failures.length > 0, 3_000);
+      } finally {
+        for (const iface of serverIfaces) await ethtool(iface, 'off');
+        await lab.exec(lab.serverNs, ['ip', 'neigh', 'del', lab.stackIp, 'dev', 'br0']);
+      }
+      expect(collector.failures[0]?.code).toBe('offload');
+      expect(collector.failures[0]?.message).toMatch(/checksum was left to checksum offload.*ethtool -K/);
+      expect(device.counters.partialChecksums).toBe(1);
+      expect(collector.frames).toHaveLength(1);
+    } finally {
+      device.close();
+    }
   });
 
   it('reports an interface that disappears under it as a failure, and the process lives on', async () => {
