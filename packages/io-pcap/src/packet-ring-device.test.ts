@@ -215,7 +215,6 @@ describe('PacketRingDevice in a lab', () => {
     expect(first.failures[0]?.message).toContain(`ethtool -K ${lab.clientIface} tso off gso off gro off tx off rx off`);
     expect(oversized.counters.oversized).toBe(1);
     expect(first.frames).toEqual([]);
-
   });
 
   it('trusts the kernel on checksums: a partial one from the peer stops it, a wrong one is the host\'s to drop', async () => {
