@@ -45,7 +45,7 @@ for (const [label, faults] of [
 ] as const) {
   const receive = benchReceivePath({ bytes: 20e6, ...(faults ? { faults } : {}) });
   console.log(
-    `(e) receive path, MTU 1500, ${label}: ${fmt(receive.nsPerFrame, 0)} ns per frame received ` +
+    `(e) receive path, MTU 1500, ${label}: ${fmt(receive.nsPerFrame, 0)} ns of CPU per frame received ` +
       `(receiveFrame, timers, polls, consume, release; handing the frame over, ${fmt(receive.stagingNsPerFrame, 0)} ns, not counted), ${fmt(receive.MBps)} MB/s; ` +
       `a 20 MB transfer's receiver, ${receive.framesReceived} frames, ${receive.framesSent} ACKs, median of ${receive.replays} replays`,
   );
