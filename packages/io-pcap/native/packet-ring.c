@@ -237,28 +237,31 @@ static napi_value open_ring(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static ring_t* ring_of(napi_env env, napi_value handle) {
+/* The ring of a call whose first argument is a handle; `argv` gets the other `extra` arguments. Throws and gives NULL otherwise. */
+static ring_t* ring_argument(napi_env env, napi_callback_info info, napi_value* argv, size_t extra) {
+  size_t argc = 1 + extra;
+  napi_value args[2];
   void* data = NULL;
-  if (napi_get_value_external(env, handle, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "not a packet-ring handle");
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 1 + extra ||
+      napi_get_value_external(env, args[0], &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "expected a packet-ring handle");
     return NULL;
   }
+  for (size_t i = 0; i < extra; i++) argv[i] = args[1 + i];
   return data;
 }
 
 /* start(handle, onReadable): calls onReadable(status) whenever the socket is readable (status < 0: an error). */
 static napi_value start_ring(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ring_t* ring = argc < 2 ? NULL : ring_of(env, argv[0]);
+  napi_value on_readable;
+  ring_t* ring = ring_argument(env, info, &on_readable, 1);
   if (ring == NULL) return NULL;
   if (ring->closed) {
     napi_throw_error(env, NULL, "packet ring is closed");
     return NULL;
   }
   if (ring->on_readable != NULL) napi_delete_reference(env, ring->on_readable);
-  CHECK(napi_create_reference(env, argv[1], 1, &ring->on_readable));
+  CHECK(napi_create_reference(env, on_readable, 1, &ring->on_readable));
   if (ring->async == NULL) {
     napi_value name;
     CHECK(napi_create_string_utf8(env, "PacketRing", NAPI_AUTO_LENGTH, &name));
@@ -274,10 +277,7 @@ static napi_value start_ring(napi_env env, napi_callback_info info) {
  * The kernel sends every slot marked SEND_REQUEST, in ring order.
  */
 static napi_value flush_ring(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ring_t* ring = argc < 1 ? NULL : ring_of(env, argv[0]);
+  ring_t* ring = ring_argument(env, info, NULL, 0);
   if (ring == NULL) return NULL;
   int error = 0;
   if (ring->closed) error = EBADF;
@@ -289,10 +289,7 @@ static napi_value flush_ring(napi_env env, napi_callback_info info) {
 
 /* close(handle): stops watching and closes the socket; the mapping lives on until it is collected. */
 static napi_value close_ring_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ring_t* ring = argc < 1 ? NULL : ring_of(env, argv[0]);
+  ring_t* ring = ring_argument(env, info, NULL, 0);
   if (ring == NULL) return NULL;
   close_ring(ring);
   return NULL;

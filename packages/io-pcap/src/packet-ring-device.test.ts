@@ -1,27 +1,18 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMac, parseIpv4, parseMac } from './addresses.js';
+import { formatMac, parseMac } from './addresses.js';
 import type { IoPcapError } from './errors.js';
 import type { FrameReceiver } from './frame-device.js';
 import { createLab, type Lab } from './lab.js';
 import { PacketRingDevice, slotSizeFor } from './packet-ring-device.js';
+import { arpRequest, ipBytes, macBytes, segmentWithSeededChecksum } from './testing/frames.js';
 
 const OUR_MAC = parseMac('02:00:00:00:0f:02');
 const OTHER_MAC = parseMac('02:00:00:00:0f:99');
 const PEER_MAC = parseMac('02:00:00:00:ff:ff');
 const EXPERIMENTAL_ETHERTYPE = [0x88, 0xb5];
 const run = promisify(execFile);
-
-const macBytes = (mac: number): number[] =>
-  formatMac(mac)
-    .split(':')
-    .map((octet) => Number.parseInt(octet, 16));
-
-function ipBytes(text: string): number[] {
-  const value = parseIpv4(text);
-  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
-}
 
 /** A numbered frame of the local experimental EtherType (IEEE 802 reserves 0x88b5 for such tests). */
 const numberedFrame = (to: number, from: number, index: number, length = 60): Uint8Array => {
@@ -132,16 +123,7 @@ describe('PacketRingDevice in a lab', () => {
     device.start(collector);
     try {
       expect(device.mtu).toBe(1500);
-      const request = Uint8Array.from([
-        ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-        ...macBytes(OUR_MAC),
-        0x08, 0x06,
-        0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,
-        ...macBytes(OUR_MAC),
-        ...ipBytes(lab.stackIp),
-        ...[0, 0, 0, 0, 0, 0],
-        ...ipBytes(lab.serverIp),
-      ]);
+      const request = arpRequest(OUR_MAC, lab.stackIp, lab.serverIp);
       device.send(request);
       // Nothing leaves before the flush: the ring gathers a burst for one system call.
       expect(device.counters.framesSent).toBe(0);
@@ -220,15 +202,7 @@ describe('PacketRingDevice in a lab', () => {
   it('trusts the kernel on checksums: a partial one from the peer stops it, a wrong one is the host\'s to drop', async () => {
     // A segment whose checksum field holds only the pseudo-header sum, injected raw: the kernel
     // did not leave it to offload, so the device hands it on (the host drops it as corrupt).
-    const segment = new Uint8Array(14 + 20 + 20);
-    segment.set([...macBytes(OUR_MAC), ...macBytes(PEER_MAC), 0x08, 0x00], 0);
-    segment.set([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, ...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)], 14);
-    segment.set([0, 80, 0xc3, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0xff, 0xff], 34);
-    const words = [...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)];
-    let seed = 6 + 20;
-    for (let i = 0; i < words.length; i += 2) seed += ((words[i] ?? 0) << 8) | (words[i + 1] ?? 0);
-    while (seed > 0xffff) seed = (seed & 0xffff) + (seed >>> 16);
-    segment.set([seed >> 8, seed & 0xff], 34 + 16);
+    const segment = segmentWithSeededChecksum(OUR_MAC, PEER_MAC, lab.serverIp, lab.stackIp);
     const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
     const collector = new Collector();
     device.start(collector);

@@ -5,40 +5,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMac, parseIpv4, parseMac } from './addresses.js';
+import { parseMac } from './addresses.js';
 import { Capture } from './cap-binding.js';
 import { IoPcapError } from './errors.js';
 import type { FrameReceiver } from './frame-device.js';
 import { createLab, type Lab } from './lab.js';
 import { PcapDevice } from './pcap-device.js';
+import { arpRequest, ipBytes, macBytes, segmentWithSeededChecksum } from './testing/frames.js';
 
 const OUR_MAC = parseMac('02:00:00:00:0b:02');
 const HERE = dirname(fileURLToPath(import.meta.url));
-
-function macBytes(mac: number): number[] {
-  return formatMac(mac)
-    .split(':')
-    .map((octet) => Number.parseInt(octet, 16));
-}
-
-function ipBytes(text: string): number[] {
-  const value = parseIpv4(text);
-  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
-}
-
-/** ARP request (RFC 826), broadcast: who has `targetIp`? tell `senderIp` at `senderMac`. */
-function arpRequest(senderMac: number, senderIp: string, targetIp: string): Uint8Array {
-  return Uint8Array.from([
-    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-    ...macBytes(senderMac),
-    0x08, 0x06,
-    0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,
-    ...macBytes(senderMac),
-    ...ipBytes(senderIp),
-    ...[0, 0, 0, 0, 0, 0],
-    ...ipBytes(targetIp),
-  ]);
-}
 
 /** Collects what a device delivers; resolves `until` once a frame satisfies the predicate. */
 class Collector implements FrameReceiver {
@@ -176,15 +152,7 @@ describe('PcapDevice in a lab', () => {
       expect(oversized.counters.oversized).toBe(1);
 
       // A TCP segment whose checksum field holds only the pseudo-header sum.
-      const segment = Buffer.alloc(14 + 20 + 20);
-      segment.set([...macBytes(OUR_MAC), 2, 0, 0, 0, 0xff, 0xff, 0x08, 0x00], 0);
-      segment.set([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, ...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)], 14);
-      segment.set([0, 80, 0xc3, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0xff, 0xff], 34);
-      const words = [...ipBytes(lab.serverIp), ...ipBytes(lab.stackIp)];
-      let seed = 6 + 20;
-      for (let i = 0; i < words.length; i += 2) seed += ((words[i] ?? 0) << 8) | (words[i + 1] ?? 0);
-      while (seed > 0xffff) seed = (seed & 0xffff) + (seed >>> 16);
-      segment.writeUInt16BE(seed, 34 + 16);
+      const segment = Buffer.from(segmentWithSeededChecksum(OUR_MAC, parseMac('02:00:00:00:ff:ff'), lab.serverIp, lab.stackIp));
       const partial = PcapDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
       const second = new Collector();
       partial.start(second);
