@@ -290,7 +290,7 @@ class FetchRun {
         : {}),
     };
     if (options.verbose) {
-      const details = [`mac ${mac}`];
+      const details = [`mac ${mac}`, `capture ${options.capture ?? 'libpcap'}`];
       if (prefixLength !== undefined) details.push(`prefix /${prefixLength}`);
       if (gateway !== undefined) details.push(`gateway ${gateway}`);
       this.line(`* Opening ${iface} as ${options.ip} (${details.join(', ')})`);
