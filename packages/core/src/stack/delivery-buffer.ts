@@ -55,7 +55,7 @@ export class ChunkPool {
     const state = this.states.get(chunk.buffer);
     if (state === undefined) return;
     state.retired = true;
-    this.recycleIfDone(chunk, state);
+    this.recycleIfDone(chunk.buffer, state);
   }
 
   /** The application is done with `view`; views of memory not from this pool are ignored. */
@@ -63,13 +63,14 @@ export class ChunkPool {
     const state = this.states.get(view.buffer);
     if (state === undefined || view.byteOffset + view.length > CHUNK_SIZE) return;
     state.released += view.length;
-    this.recycleIfDone(new Uint8Array(view.buffer, 0, CHUNK_SIZE), state);
+    this.recycleIfDone(view.buffer, state);
   }
 
-  private recycleIfDone(chunk: Uint8Array, state: ChunkState): void {
+  /** Takes the buffer, not a view: a view of the whole chunk is made only when it is reused. */
+  private recycleIfDone(buffer: ArrayBufferLike, state: ChunkState): void {
     if (!state.retired || state.released < state.handedOut) return;
-    this.states.delete(chunk.buffer);
-    if (this.free.length < MAX_POOLED) this.free.push(chunk);
+    this.states.delete(buffer);
+    if (this.free.length < MAX_POOLED) this.free.push(new Uint8Array(buffer, 0, CHUNK_SIZE));
   }
 }
 

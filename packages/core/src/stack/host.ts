@@ -118,9 +118,9 @@ export class Host implements NetworkHost {
         this.stats.framesOut++;
         return frame;
       }
-      const entry = this.dirty.values().next();
-      if (entry.done) return undefined;
-      this.serviceOne(entry.value);
+      // Asked first: an iterator per call would cost an allocation for every poll that finds nothing.
+      if (this.dirty.size === 0) return undefined;
+      this.serviceOne(this.dirty.values().next().value!);
     }
   }
 
