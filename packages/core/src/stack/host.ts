@@ -7,12 +7,27 @@ import { resetFor } from '../tcp/reset.js';
 import { BROADCAST_MAC, isInPrefix, formatIpv4 } from '../wire/addresses.js';
 import { ArpOperation, arpReplyFor, decodeArp } from '../wire/arp.js';
 import { formatDecodeError } from '../wire/decode-error.js';
-import { decodeEthernet, EtherType } from '../wire/ethernet.js';
+import {
+  ETHERNET_HEADER_LENGTH,
+  EtherType,
+  ethernetHeaderError,
+  readEtherType,
+  readEthernetDst,
+  readEthernetSrc,
+} from '../wire/ethernet.js';
 import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
 import { decodeIcmp, echoReplyFor } from '../wire/icmp.js';
-import { decodeIpv4, IpProtocol } from '../wire/ipv4.js';
+import {
+  IpProtocol,
+  ipv4HeaderError,
+  ipv4PayloadEnd,
+  ipv4PayloadStart,
+  readIpv4Dst,
+  readIpv4Protocol,
+  readIpv4Src,
+} from '../wire/ipv4.js';
 import { isPartialTcpChecksum, PARTIAL_CHECKSUM_REASON } from '../wire/offload.js';
-import { decodeTcp } from '../wire/tcp.js';
+import { decodeTcpAt } from '../wire/tcp.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
@@ -244,29 +259,38 @@ export class Host implements NetworkHost {
   receiveFrame(frame: Uint8Array, now: number): void {
     this.now = now;
     this.stats.framesIn++;
-    const ethernet = decodeEthernet(frame);
-    if (isLeft(ethernet)) return this.drop(formatDecodeError(ethernet.left));
-    const eth = ethernet.right;
-    if (eth.dst !== this.mac && eth.dst !== BROADCAST_MAC) return this.drop('ethernet: not for us');
-    if (eth.etherType === EtherType.ARP) return this.receiveArp(eth.payload);
-    if (eth.etherType !== EtherType.IPv4) return this.drop('ethernet.etherType: not IPv4 or ARP');
+    // Each layer is checked and read in place: no decoded object and no view per layer, per frame.
+    const ethernetError = ethernetHeaderError(frame);
+    if (ethernetError !== undefined) return this.drop(formatDecodeError(ethernetError));
+    const dstMac = readEthernetDst(frame);
+    if (dstMac !== this.mac && dstMac !== BROADCAST_MAC) return this.drop('ethernet: not for us');
+    const etherType = readEtherType(frame);
+    if (etherType === EtherType.ARP) return this.receiveArp(frame.subarray(ETHERNET_HEADER_LENGTH));
+    if (etherType !== EtherType.IPv4) return this.drop('ethernet.etherType: not IPv4 or ARP');
 
     // Packets above the MTU are what segmentation offload hands a capture; the reason says so.
-    const decoded = decodeIpv4(eth.payload, this.mtu);
-    if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
-    const ip = decoded.right;
-    if (ip.dst !== this.ip) return this.drop('ipv4.dst: not our address');
-    if (ip.protocol === IpProtocol.ICMP) return this.receiveIcmp(ip.src, eth.src, ip.payload);
-    if (ip.protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
+    const ip = ETHERNET_HEADER_LENGTH;
+    const ipError = ipv4HeaderError(frame, ip, frame.length, this.mtu);
+    if (ipError !== undefined) return this.drop(formatDecodeError(ipError));
+    const srcIp = readIpv4Src(frame, ip);
+    const dstIp = readIpv4Dst(frame, ip);
+    if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
+    const protocol = readIpv4Protocol(frame, ip);
+    const payloadStart = ipv4PayloadStart(frame, ip);
+    const payloadEnd = ipv4PayloadEnd(frame, ip);
+    if (protocol === IpProtocol.ICMP) {
+      return this.receiveIcmp(srcIp, readEthernetSrc(frame), frame.subarray(payloadStart, payloadEnd));
+    }
+    if (protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
 
-    const tcp = decodeTcp(ip.payload, ip.src, ip.dst);
+    const tcp = decodeTcpAt(frame, payloadStart, payloadEnd, srcIp, dstIp);
     if (isLeft(tcp)) {
-      if (tcp.left.field === 'checksum' && isPartialTcpChecksum(ip.payload, ip.src, ip.dst)) {
+      if (tcp.left.field === 'checksum' && isPartialTcpChecksum(frame.subarray(payloadStart, payloadEnd), srcIp, dstIp)) {
         return this.drop(`tcp.checksum: ${PARTIAL_CHECKSUM_REASON}`);
       }
       return this.drop(formatDecodeError(tcp.left));
     }
-    this.receiveSegment(tcp.right, ip.src, eth.src);
+    this.receiveSegment(tcp.right, srcIp, readEthernetSrc(frame));
   }
 
   // ------------------------------------------------------------ internals

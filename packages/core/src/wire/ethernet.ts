@@ -21,18 +21,30 @@ export interface EthernetFrame {
   readonly payload: Uint8Array;
 }
 
-export const decodeEthernet = (frame: Uint8Array): Either<DecodeError, EthernetFrame> => {
+/** Why `frame` has no Ethernet II header, or undefined when it has one (read it with the functions below). */
+export const ethernetHeaderError = (frame: Uint8Array): DecodeError | undefined => {
   if (frame.length < ETHERNET_HEADER_LENGTH) {
-    return left(decodeError('ethernet', 'length', `${frame.length} bytes is shorter than the 14-byte header`));
+    return decodeError('ethernet', 'length', `${frame.length} bytes is shorter than the 14-byte header`);
   }
   const etherType = readU16(frame, 12);
   if (etherType < MIN_ETHER_TYPE) {
-    return left(decodeError('ethernet', 'etherType', `${etherType} is an IEEE 802.3 length, not an Ethernet II type`));
+    return decodeError('ethernet', 'etherType', `${etherType} is an IEEE 802.3 length, not an Ethernet II type`);
   }
+  return undefined;
+};
+
+/** Fields of a frame that `ethernetHeaderError` accepted, read in place: no object, no view per frame. */
+export const readEthernetDst = (frame: Uint8Array): number => readMac(frame, 0);
+export const readEthernetSrc = (frame: Uint8Array): number => readMac(frame, 6);
+export const readEtherType = (frame: Uint8Array): number => readU16(frame, 12);
+
+export const decodeEthernet = (frame: Uint8Array): Either<DecodeError, EthernetFrame> => {
+  const error = ethernetHeaderError(frame);
+  if (error !== undefined) return left(error);
   return right({
-    dst: readMac(frame, 0),
-    src: readMac(frame, 6),
-    etherType,
+    dst: readEthernetDst(frame),
+    src: readEthernetSrc(frame),
+    etherType: readEtherType(frame),
     payload: frame.subarray(ETHERNET_HEADER_LENGTH),
   });
 };

@@ -36,8 +36,57 @@ export interface Ipv4Packet extends Ipv4Header {
   readonly payload: Uint8Array;
 }
 
-const refuse = (field: string, reason: string): Either<DecodeError, Ipv4Packet> =>
-  left(decodeError('ipv4', field, reason));
+const refused = (field: string, reason: string): DecodeError => decodeError('ipv4', field, reason);
+
+/**
+ * Why the IPv4 packet at `bytes[start..end)` is refused, or undefined when it
+ * is accepted (read it with the functions below). Options are skipped;
+ * fragments are refused since this stack does not reassemble. With `mtu`,
+ * packets longer than it are refused with the reason that marks segmentation
+ * offload (see offload.ts).
+ */
+export const ipv4HeaderError = (bytes: Uint8Array, start: number, end: number, mtu?: number): DecodeError | undefined => {
+  const available = end - start;
+  if (available < IPV4_HEADER_LENGTH) {
+    return refused('length', `${available} bytes is shorter than the 20-byte header`);
+  }
+  const version = bytes[start]! >>> 4;
+  if (version !== 4) return refused('version', `${version}, expected 4`);
+  const headerLength = (bytes[start]! & 0x0f) * 4;
+  if (headerLength < IPV4_HEADER_LENGTH) {
+    return refused('ihl', `${headerLength / 4} words is below the minimum of 5`);
+  }
+  if (headerLength > available) {
+    return refused('ihl', `a ${headerLength}-byte header does not fit in the ${available} bytes received`);
+  }
+  const totalLength = readU16(bytes, start + 2);
+  if (totalLength < headerLength) {
+    return refused('totalLength', `${totalLength} is shorter than the ${headerLength}-byte header`);
+  }
+  if (totalLength > available) {
+    return refused('totalLength', `${totalLength} exceeds the ${available} bytes received`);
+  }
+  // RFC 791 §3.1: the sum over the header, checksum included, is all ones.
+  if (onesComplementSum(bytes, start, start + headerLength) !== 0xffff) return refused('checksum', 'mismatch');
+  if (mtu !== undefined && totalLength > mtu) return oversizedByOffloadError();
+  const flagsAndOffset = readU16(bytes, start + 6);
+  if ((flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 || (flagsAndOffset & FRAGMENT_OFFSET_MASK) !== 0) {
+    return refused(
+      'fragment',
+      `fragments are not reassembled (more-fragments ${(flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 ? 'set' : 'clear'}, offset ${(flagsAndOffset & FRAGMENT_OFFSET_MASK) * 8})`,
+    );
+  }
+  return undefined;
+};
+
+/** Fields of a packet at `start` that `ipv4HeaderError` accepted, read in place: no object, no view per packet. */
+export const readIpv4Src = (bytes: Uint8Array, start: number): number => readU32(bytes, start + 12);
+export const readIpv4Dst = (bytes: Uint8Array, start: number): number => readU32(bytes, start + 16);
+export const readIpv4Protocol = (bytes: Uint8Array, start: number): number => bytes[start + 9]!;
+/** Where the payload begins: after the header and its options. */
+export const ipv4PayloadStart = (bytes: Uint8Array, start: number): number => start + (bytes[start]! & 0x0f) * 4;
+/** Where the payload ends: link padding after it is not part of it. */
+export const ipv4PayloadEnd = (bytes: Uint8Array, start: number): number => start + readU16(bytes, start + 2);
 
 /**
  * Decodes an IPv4 packet. Options are skipped; fragments are refused since
@@ -45,44 +94,18 @@ const refuse = (field: string, reason: string): Either<DecodeError, Ipv4Packet> 
  * refused with the reason that marks segmentation offload (see offload.ts).
  */
 export const decodeIpv4 = (bytes: Uint8Array, mtu?: number): Either<DecodeError, Ipv4Packet> => {
-  if (bytes.length < IPV4_HEADER_LENGTH) {
-    return refuse('length', `${bytes.length} bytes is shorter than the 20-byte header`);
-  }
-  const version = bytes[0]! >>> 4;
-  if (version !== 4) return refuse('version', `${version}, expected 4`);
-  const headerLength = (bytes[0]! & 0x0f) * 4;
-  if (headerLength < IPV4_HEADER_LENGTH) {
-    return refuse('ihl', `${headerLength / 4} words is below the minimum of 5`);
-  }
-  if (headerLength > bytes.length) {
-    return refuse('ihl', `a ${headerLength}-byte header does not fit in the ${bytes.length} bytes received`);
-  }
-  const totalLength = readU16(bytes, 2);
-  if (totalLength < headerLength) {
-    return refuse('totalLength', `${totalLength} is shorter than the ${headerLength}-byte header`);
-  }
-  if (totalLength > bytes.length) {
-    return refuse('totalLength', `${totalLength} exceeds the ${bytes.length} bytes received`);
-  }
-  // RFC 791 §3.1: the sum over the header, checksum included, is all ones.
-  if (onesComplementSum(bytes, 0, headerLength) !== 0xffff) return refuse('checksum', 'mismatch');
-  if (mtu !== undefined && totalLength > mtu) return left(oversizedByOffloadError());
+  const error = ipv4HeaderError(bytes, 0, bytes.length, mtu);
+  if (error !== undefined) return left(error);
   const flagsAndOffset = readU16(bytes, 6);
-  if ((flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 || (flagsAndOffset & FRAGMENT_OFFSET_MASK) !== 0) {
-    return refuse(
-      'fragment',
-      `fragments are not reassembled (more-fragments ${(flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 ? 'set' : 'clear'}, offset ${(flagsAndOffset & FRAGMENT_OFFSET_MASK) * 8})`,
-    );
-  }
   return right({
-    src: readU32(bytes, 12),
-    dst: readU32(bytes, 16),
-    protocol: bytes[9]!,
+    src: readIpv4Src(bytes, 0),
+    dst: readIpv4Dst(bytes, 0),
+    protocol: readIpv4Protocol(bytes, 0),
     ttl: bytes[8]!,
     identification: readU16(bytes, 4),
     dontFragment: (flagsAndOffset & FLAG_DONT_FRAGMENT) !== 0,
     dscpEcn: bytes[1]!,
-    payload: bytes.subarray(headerLength, totalLength),
+    payload: bytes.subarray(ipv4PayloadStart(bytes, 0), ipv4PayloadEnd(bytes, 0)),
   });
 };
 

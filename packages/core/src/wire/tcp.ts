@@ -17,14 +17,26 @@ const refuse = (field: string, reason: string): Either<DecodeError, TcpSegment> 
  * checksum over the pseudo-header (RFC 9293 §3.1). The payload is a view into
  * `bytes`; nothing is copied.
  */
-export const decodeTcp = (bytes: Uint8Array, srcIp: number, dstIp: number): Either<DecodeError, TcpSegment> => {
-  const length = bytes.length;
+export const decodeTcp = (bytes: Uint8Array, srcIp: number, dstIp: number): Either<DecodeError, TcpSegment> =>
+  decodeTcpAt(bytes, 0, bytes.length, srcIp, dstIp);
+
+/** As `decodeTcp`, for the segment at `bytes[start..end)`: a frame is decoded in place, without a view per layer. */
+export const decodeTcpAt = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  srcIp: number,
+  dstIp: number,
+): Either<DecodeError, TcpSegment> => {
+  const length = end - start;
   if (length < TCP_HEADER_LENGTH) return refuse('length', `${length} bytes is shorter than the 20-byte header`);
   // Checked before the header fields: a corrupt field is reported as corruption.
-  if (onesComplementSum(bytes, 0, length, pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length)) !== 0xffff) {
-    return isPartialTcpChecksum(bytes, srcIp, dstIp) ? left(partialChecksumError()) : refuse('checksum', 'mismatch');
+  if (onesComplementSum(bytes, start, end, pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length)) !== 0xffff) {
+    return isPartialTcpChecksum(bytes.subarray(start, end), srcIp, dstIp)
+      ? left(partialChecksumError())
+      : refuse('checksum', 'mismatch');
   }
-  const headerLength = (bytes[12]! >>> 4) * 4;
+  const headerLength = (bytes[start + 12]! >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH) {
     return refuse('dataOffset', `${headerLength / 4} words is below the minimum of 5`);
   }
@@ -33,20 +45,20 @@ export const decodeTcp = (bytes: Uint8Array, srcIp: number, dstIp: number): Eith
   }
   let options = EMPTY_TCP_OPTIONS;
   if (headerLength > TCP_HEADER_LENGTH) {
-    const decoded = decodeTcpOptions(bytes, TCP_HEADER_LENGTH, headerLength);
+    const decoded = decodeTcpOptions(bytes, start + TCP_HEADER_LENGTH, start + headerLength);
     if (decoded._tag === 'Left') return decoded;
     options = decoded.right;
   }
   return right({
-    srcPort: readU16(bytes, 0),
-    dstPort: readU16(bytes, 2),
-    seq: readU32(bytes, 4),
-    ack: readU32(bytes, 8),
-    flags: bytes[13]!,
-    window: readU16(bytes, 14),
-    urgent: readU16(bytes, 18),
+    srcPort: readU16(bytes, start),
+    dstPort: readU16(bytes, start + 2),
+    seq: readU32(bytes, start + 4),
+    ack: readU32(bytes, start + 8),
+    flags: bytes[start + 13]!,
+    window: readU16(bytes, start + 14),
+    urgent: readU16(bytes, start + 18),
     options,
-    payload: bytes.subarray(headerLength),
+    payload: bytes.subarray(start + headerLength, end),
   });
 };
 
