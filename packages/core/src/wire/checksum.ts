@@ -12,8 +12,6 @@ const WORD_PATH_MIN_LENGTH = 128;
 /** Words per accumulator pass: 2^20 words of at most 2^32 each stay exact in a double. */
 const WORDS_PER_PASS = 1 << 20;
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * Folds a non-negative integer sum of 16-bit words to 16 bits with end-around
  * carry (RFC 1071 §4.1). Since 2^16 ≡ 1 (mod 0xffff), this is the remainder
@@ -36,65 +34,62 @@ const sumPairs = (bytes: Uint8Array, start: number, end: number): number => {
   return sum;
 };
 
-// One-entry cache of a word view over the last buffer summed: encoding into a
+// One-entry cache of a DataView over the last buffer summed: encoding into a
 // reused buffer (or checking several layers of one frame) then costs no allocation.
 let cachedBuffer: ArrayBufferLike | undefined;
-let cachedWords: Uint32Array = new Uint32Array(0);
+let cachedView: DataView = new DataView(new ArrayBuffer(0));
 
-const wordView = (buffer: ArrayBufferLike, endByte: number): Uint32Array => {
-  if (buffer !== cachedBuffer || cachedWords.byteLength < endByte) {
-    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+const dataView = (buffer: ArrayBufferLike, endByte: number): DataView => {
+  if (buffer !== cachedBuffer || cachedView.byteLength < endByte) {
+    cachedView = new DataView(buffer);
     cachedBuffer = buffer;
   }
-  return cachedWords;
+  return cachedView;
 };
 
 /**
- * Folded big-endian sum of [start, end) read as aligned 32-bit host-order words.
+ * Folded big-endian sum of [start, end) read as aligned little-endian 32-bit words.
  *
  * Byte order does not matter to a one's complement sum except for a final
  * byte swap (RFC 1071 §2(B)), and a 32-bit word is congruent to the sum of its
- * two halves modulo 0xffff. So we add whole host words relative to 4-aligned
- * addresses, then swap once if the host order or the start parity requires.
+ * two halves modulo 0xffff. So we add whole little-endian words relative to
+ * 4-aligned addresses, then swap once unless the start parity already did.
+ * A DataView reads them faster than a Uint32Array indexes them (V8).
  */
 const sumWords = (bytes: Uint8Array, start: number, end: number): number => {
   const absoluteStart = bytes.byteOffset + start;
-  // Weights of a lone byte in the host-order sum, by the parity of its address.
-  const evenAddressShift = LITTLE_ENDIAN_HOST ? 0 : 8;
-  const oddAddressShift = 8 - evenAddressShift;
+  // Weights of a lone byte in the little-endian sum, by the parity of its address: 1 even, 256 odd.
   let sum = 0;
   let i = start;
   const headEnd = Math.min(end, start + ((4 - (absoluteStart & 3)) & 3));
-  for (; i < headEnd; i++) sum += bytes[i]! << ((bytes.byteOffset + i) & 1 ? oddAddressShift : evenAddressShift);
+  for (; i < headEnd; i++) sum += bytes[i]! << (((bytes.byteOffset + i) & 1) << 3);
 
   const wordCount = (end - i) >>> 2;
   if (wordCount > 0) {
-    const firstWordByte = bytes.byteOffset + i;
-    const words = wordView(bytes.buffer, firstWordByte + wordCount * 4);
-    let k = firstWordByte >>> 2;
-    const stop = k + wordCount;
-    while (k < stop) {
-      const passEnd = Math.min(stop, k + WORDS_PER_PASS);
-      const unrolledEnd = passEnd - 3;
+    let at = bytes.byteOffset + i;
+    const view = dataView(bytes.buffer, at + wordCount * 4);
+    const stop = at + wordCount * 4;
+    while (at < stop) {
+      const passEnd = Math.min(stop, at + WORDS_PER_PASS * 4);
+      const unrolledEnd = passEnd - 28;
       // Two accumulators let the CPU overlap the additions.
       let a = 0;
       let b = 0;
-      for (; k < unrolledEnd; k += 4) {
-        a += words[k]! + words[k + 1]!;
-        b += words[k + 2]! + words[k + 3]!;
+      for (; at < unrolledEnd; at += 32) {
+        a += view.getUint32(at, true) + view.getUint32(at + 4, true) + view.getUint32(at + 8, true) + view.getUint32(at + 12, true);
+        b += view.getUint32(at + 16, true) + view.getUint32(at + 20, true) + view.getUint32(at + 24, true) + view.getUint32(at + 28, true);
       }
-      for (; k < passEnd; k++) a += words[k]!;
+      for (; at < passEnd; at += 4) a += view.getUint32(at, true);
       sum = foldSum(sum + foldSum(a) + foldSum(b));
     }
     i += wordCount * 4;
   }
-  for (; i < end; i++) sum += bytes[i]! << ((bytes.byteOffset + i) & 1 ? oddAddressShift : evenAddressShift);
+  for (; i < end; i++) sum += bytes[i]! << (((bytes.byteOffset + i) & 1) << 3);
 
   const folded = foldSum(sum);
-  // Host-order words are big-endian relative to even addresses only on a big-endian host;
-  // a start at an odd address shifts every pair by one byte, which is one more swap.
-  const needsSwap = LITTLE_ENDIAN_HOST !== ((absoluteStart & 1) === 1);
-  return needsSwap ? swapBytes(folded) : folded;
+  // Little-endian words are big-endian relative to odd addresses only: a start at an
+  // even address needs the one swap.
+  return (absoluteStart & 1) === 0 ? swapBytes(folded) : folded;
 };
 
 /**
