@@ -9,7 +9,8 @@
  */
 export class SendBuffer {
   readonly capacity: number;
-  private readonly ring: Uint8Array;
+  /** Made on the first append: a connection that only receives never pays for (nor touches) it. */
+  private ring: Uint8Array | undefined;
   /** Ring index of the byte at SND.UNA. */
   private head = 0;
   private held = 0;
@@ -19,7 +20,6 @@ export class SendBuffer {
       throw new RangeError(`send buffer capacity must be a non-negative integer, got ${capacity}`);
     }
     this.capacity = capacity;
-    this.ring = new Uint8Array(capacity);
   }
 
   /** Bytes held (unacknowledged plus unsent). */
@@ -39,14 +39,15 @@ export class SendBuffer {
   append(data: Uint8Array): number {
     const count = Math.min(data.length, this.capacity - this.held);
     if (count === 0) return 0;
+    const ring = (this.ring ??= new Uint8Array(this.capacity));
     let tail = this.head + this.held;
     if (tail >= this.capacity) tail -= this.capacity;
     const firstPart = Math.min(count, this.capacity - tail);
     if (count === data.length && firstPart === count) {
-      this.ring.set(data, tail);
+      ring.set(data, tail);
     } else {
-      this.ring.set(data.subarray(0, firstPart), tail);
-      if (count > firstPart) this.ring.set(data.subarray(firstPart, count), 0);
+      ring.set(data.subarray(0, firstPart), tail);
+      if (count > firstPart) ring.set(data.subarray(firstPart, count), 0);
     }
     this.held += count;
     return count;
@@ -62,13 +63,16 @@ export class SendBuffer {
     if (offset < 0 || length < 0 || offset + length > this.held) {
       throw new RangeError(`peek [${offset}, ${offset + length}) outside the ${this.held} bytes held`);
     }
+    // Nothing was ever appended: the only range held is the empty one.
+    const ring = this.ring;
+    if (ring === undefined) return new Uint8Array(0);
     let start = this.head + offset;
     if (start >= this.capacity) start -= this.capacity;
     const firstPart = this.capacity - start;
-    if (length <= firstPart) return this.ring.subarray(start, start + length);
+    if (length <= firstPart) return ring.subarray(start, start + length);
     const copy = new Uint8Array(length);
-    copy.set(this.ring.subarray(start, this.capacity), 0);
-    copy.set(this.ring.subarray(0, length - firstPart), firstPart);
+    copy.set(ring.subarray(start, this.capacity), 0);
+    copy.set(ring.subarray(0, length - firstPart), firstPart);
     return copy;
   }
 
