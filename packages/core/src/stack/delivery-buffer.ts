@@ -19,7 +19,7 @@ const CHUNK_SIZE = 64 * 1024;
  */
 const MAX_POOLED = 256;
 
-interface ChunkState {
+export interface ChunkState {
   /** Bytes of the chunk handed to the application, and bytes it released. */
   handedOut: number;
   released: number;
@@ -46,13 +46,16 @@ export class ChunkPool {
     return chunk;
   }
 
-  handedOut(chunk: Uint8Array, bytes: number): void {
-    const state = this.states.get(chunk.buffer);
+  /** The bookkeeping of a chunk from `take`, for its user to keep: no lookup per view handed out. */
+  stateOf(chunk: Uint8Array): ChunkState | undefined {
+    return this.states.get(chunk.buffer);
+  }
+
+  handedOut(state: ChunkState | undefined, bytes: number): void {
     if (state !== undefined) state.handedOut += bytes;
   }
 
-  retire(chunk: Uint8Array): void {
-    const state = this.states.get(chunk.buffer);
+  retire(chunk: Uint8Array, state: ChunkState | undefined): void {
     if (state === undefined) return;
     state.retired = true;
     this.recycleIfDone(chunk.buffer, state);
@@ -76,6 +79,7 @@ export class ChunkPool {
 
 export class DeliveryBuffer {
   private chunk: Uint8Array | undefined;
+  private chunkState: ChunkState | undefined;
   /** First byte of `chunk` not yet handed out. */
   private start = 0;
   /** First free byte of `chunk`. */
@@ -98,10 +102,11 @@ export class DeliveryBuffer {
         if (chunk !== undefined) {
           if (this.end > this.start) this.full.push(chunk.subarray(this.start, this.end));
           // Views of it may still be waiting in `full`: they count as handed out already.
-          this.pool.handedOut(chunk, this.end - this.start);
-          this.pool.retire(chunk);
+          this.pool.handedOut(this.chunkState, this.end - this.start);
+          this.pool.retire(chunk, this.chunkState);
         }
         chunk = this.chunk = this.pool.take();
+        this.chunkState = this.pool.stateOf(chunk);
         this.start = this.end = 0;
       }
       const count = Math.min(bytes.length - offset, chunk.length - this.end);
@@ -114,9 +119,10 @@ export class DeliveryBuffer {
   /** The connection is gone and everything was taken: the current chunk may be reused once released. */
   close(): void {
     if (this.chunk === undefined) return;
-    this.pool.handedOut(this.chunk, this.end - this.start);
-    this.pool.retire(this.chunk);
+    this.pool.handedOut(this.chunkState, this.end - this.start);
+    this.pool.retire(this.chunk, this.chunkState);
     this.chunk = undefined;
+    this.chunkState = undefined;
   }
 
   /** The oldest bytes not yet handed out, as one view, or undefined when there are none. */
@@ -125,7 +131,7 @@ export class DeliveryBuffer {
     if (earlier !== undefined) return earlier;
     if (this.chunk === undefined || this.end === this.start) return undefined;
     const view = this.chunk.subarray(this.start, this.end);
-    this.pool.handedOut(this.chunk, view.length);
+    this.pool.handedOut(this.chunkState, view.length);
     this.start = this.end;
     return view;
   }

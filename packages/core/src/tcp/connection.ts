@@ -606,7 +606,8 @@ export class Connection {
       this.sndWl2 = ack;
     }
     const newlyHeld = this.rackOn ? this.newlyHeld : undefined;
-    if (newlyHeld !== undefined) newlyHeld.length = 0;
+    // Emptied only when it holds something: setting an array's length is a call into the runtime.
+    if (newlyHeld !== undefined && newlyHeld.length > 0) newlyHeld.length = 0;
     const newlySacked = this.recordSack(seg, newlyHeld);
     if (newlyHeld !== undefined) this.rackOnAck(ack, newlyHeld, seg);
     const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
@@ -1364,7 +1365,7 @@ export class Connection {
     this.ackNow = false;
     if (ack === this.rcvNxt) {
       this.segmentsUnacked = 0;
-      this.ackPoints.length = 0;
+      if (this.ackPoints.length > 0) this.ackPoints.length = 0;
     }
     this.lastAckSent = ack;
     if (this.timestampsOn) {
