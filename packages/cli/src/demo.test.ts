@@ -85,12 +85,13 @@ const runDemo = async (
 const workDirOf = (lab: FakeLab): string => dirname(lab.served!);
 
 describe('tcpts demo', () => {
-  it('exits 0 when both files arrive intact, prints figures and removes everything', async () => {
+  it('exits 0 when every transfer arrives intact, prints figures and removes everything', async () => {
     const lab = fakeLab();
     const result = await runDemo({ createLab: async () => lab, mainScript: fakeFetch('intact') });
     expect(result.code).toBe(ExitCode.ok);
-    expect(result.stdout.match(/sha256 ok/g)).toHaveLength(2);
-    expect(result.stdout).toMatch(/random\.bin\s+1\.05 MB\s+0\.500 s\s+2\.10 MB\/s/);
+    expect(result.stdout.match(/sha256 ok/g)).toHaveLength(3);
+    expect(result.stdout).toMatch(/random\.bin via packet-ring\s+1\.05 MB\s+0\.500 s\s+2\.10 MB\/s/);
+    expect(result.stdout).toMatch(/random\.bin via libpcap\s+1\.05 MB\s+0\.500 s\s+2\.10 MB\/s/);
     expect(result.stdout).toMatch(/kernel curl\s+1\.05 MB\s+0\.010 s\s+104\.86 MB\/s/);
     expect(lab.destroyed).toBe(1);
     expect(existsSync(workDirOf(lab))).toBe(false);

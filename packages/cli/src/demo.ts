@@ -1,7 +1,8 @@
 /**
  * `tcpts demo`: a self-contained show of the stack against the Linux kernel.
  * A namespace lab, a kernel HTTP server, a page and a random file, fetched over
- * our stack by a child `tcpts fetch`; both must arrive with the same sha256.
+ * our stack by a child `tcpts fetch` (the file both through libpcap and through
+ * the packet ring); each must arrive with the same sha256.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import type { Lab } from '@tcpts/io-pcap';
+import type { CaptureKind, Lab } from '@tcpts/io-pcap';
 import { ExitCode } from './errors.js';
 import type { CliIo } from './fetch.js';
 import { formatBytes, megabytesPerSecond, parseTransferSummary } from './progress.js';
@@ -206,21 +207,24 @@ class DemoRun {
     this.checkInterrupted();
 
     const base = `http://${lab.serverIp}:${HTTP_PORT}`;
-    const files = [
-      { name: 'index.html', hash: pageHash },
-      { name: 'random.bin', hash: randomHash },
+    // The random file twice: through libpcap (the default) and through the packet ring.
+    const transfers: readonly { name: string; hash: string; capture: CaptureKind }[] = [
+      { name: 'index.html', hash: pageHash, capture: 'libpcap' },
+      { name: 'random.bin', hash: randomHash, capture: 'libpcap' },
+      { name: 'random.bin', hash: randomHash, capture: 'packet-ring' },
     ];
     let allIntact = true;
     let firstFailureCode: number | undefined;
-    for (const file of files) {
-      const target = join(fetched, file.name);
-      const outcome = await this.fetchOverStack(lab, `${base}/${file.name}`, target);
+    for (const file of transfers) {
+      const label = `${file.name} via ${file.capture}`.padEnd(26);
+      const target = join(fetched, `${file.capture}-${file.name}`);
+      const outcome = await this.fetchOverStack(lab, `${base}/${file.name}`, target, file.capture);
       this.checkInterrupted();
       if (outcome.code !== 0) {
         allIntact = false;
         firstFailureCode ??= outcome.code ?? demoCheckFailed;
         const reason = outcome.stderr.trim().split('\n').filter((l) => l.startsWith('tcpts:')).pop() ?? outcome.stderr.trim();
-        this.say(`  ${file.name.padEnd(11)} FAILED (exit ${String(outcome.code)}): ${reason}`);
+        this.say(`  ${label} FAILED (exit ${String(outcome.code)}): ${reason}`);
         continue;
       }
       const size = (await stat(target)).size;
@@ -229,7 +233,7 @@ class DemoRun {
       const summary = parseTransferSummary(outcome.stderr);
       const seconds = summary?.seconds ?? outcome.wallMs / 1000;
       this.say(
-        `  ${file.name.padEnd(11)} ${formatBytes(size).padStart(10)}  ${seconds.toFixed(3)} s  ` +
+        `  ${label} ${formatBytes(size).padStart(10)}  ${seconds.toFixed(3)} s  ` +
           `${megabytesPerSecond(size, seconds * 1000).toFixed(2).padStart(8)} MB/s  ` +
           `(process ${(outcome.wallMs / 1000).toFixed(2)} s)  sha256 ${intact ? 'ok' : 'MISMATCH'}`,
       );
@@ -237,18 +241,16 @@ class DemoRun {
     await this.compareWithKernel(lab, `${base}/random.bin`, join(fetched, 'random-kernel.bin'));
     if (this.options.keepFiles) this.say(`files kept in ${workDir}`);
     if (allIntact) {
-      this.say('both files arrived intact over tcpts');
+      this.say('every transfer arrived intact over tcpts');
       return ExitCode.ok;
     }
     return firstFailureCode ?? demoCheckFailed;
   }
 
   /** Runs `tcpts fetch` as a child: it needs its own process to open the interface like any user would. */
-  private fetchOverStack(lab: DemoLab, url: string, target: string): Promise<ChildOutcome> {
-    const fetchArgs = [
-      this.deps.mainScript,
-      ...fetchArgvForLab(lab, url, target, ['--stats', '--max-time', String(CHILD_TIMEOUT_MS - 10_000)]),
-    ];
+  private fetchOverStack(lab: DemoLab, url: string, target: string, capture: CaptureKind): Promise<ChildOutcome> {
+    const options = ['--stats', '--capture', capture, '--max-time', String(CHILD_TIMEOUT_MS - 10_000)];
+    const fetchArgs = [this.deps.mainScript, ...fetchArgvForLab(lab, url, target, options)];
     // The interface either stays in our namespace or sits inside the client namespace.
     const [file, args] = this.deps.hasLocalInterface(lab.clientIface)
       ? [process.execPath, fetchArgs]
@@ -290,7 +292,7 @@ class DemoRun {
     const bytes = Number(match[1]);
     const seconds = Number(match[2]);
     this.say(
-      `  kernel curl ${formatBytes(bytes).padStart(10)}  ${seconds.toFixed(3)} s  ` +
+      `  ${'kernel curl'.padEnd(26)} ${formatBytes(bytes).padStart(10)}  ${seconds.toFixed(3)} s  ` +
         `${megabytesPerSecond(bytes, seconds * 1000).toFixed(2).padStart(8)} MB/s  (same file, Linux TCP, for comparison)`,
     );
   }

@@ -109,12 +109,13 @@ describe.concurrent('tcpts as a process', () => {
 });
 
 describe('tcpts demo as a process', () => {
-  it('fetches both files intact over the stack and removes its lab', async () => {
+  it('fetches every file intact over the stack, through libpcap and the packet ring, and removes its lab', async () => {
     const outcome = await exec(process.execPath, [mainScript, 'demo', '--megabytes', '2'], 100_000);
     expect(outcome.stderr).toBe('');
     expect(outcome.code).toBe(ExitCode.ok);
-    expect(outcome.stdout.match(/sha256 ok/g)).toHaveLength(2);
-    expect(outcome.stdout).toMatch(/random\.bin\s+2\.10 MB\s+[\d.]+ s\s+[\d.]+ MB\/s/);
+    expect(outcome.stdout.match(/sha256 ok/g)).toHaveLength(3);
+    expect(outcome.stdout).toMatch(/random\.bin via libpcap\s+2\.10 MB\s+[\d.]+ s\s+[\d.]+ MB\/s/);
+    expect(outcome.stdout).toMatch(/random\.bin via packet-ring\s+2\.10 MB\s+[\d.]+ s\s+[\d.]+ MB\/s/);
     expect(outcome.stdout).toMatch(/kernel curl\s+2\.10 MB/);
     expect(await demoLeftovers()).toEqual([]);
   }, 110_000);
