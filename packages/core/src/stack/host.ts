@@ -33,6 +33,7 @@ import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
 import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
 import { Fifo } from './fifo.js';
+import { ServiceQueue } from './service-queue.js';
 import {
   emptyHostStats,
   type HostConfig,
@@ -62,6 +63,8 @@ interface ConnectionEntry {
   announced: boolean;
   /** Last congestion state reported in a 'congestion' event, as "cwnd/ssthresh/srtt". */
   reportedCongestion: string;
+  /** Place among the connections that may have something to send (see `ServiceQueue`). */
+  queueSlot: number;
 }
 
 /**
@@ -91,7 +94,7 @@ export class Host implements NetworkHost {
   private readonly listeners = new Map<number, SocketId>();
   private readonly listenerPorts = new Map<SocketId, number>();
   /** Connections that may have something to send. */
-  private readonly dirty = new Set<ConnectionEntry>();
+  private readonly dirty = new ServiceQueue<ConnectionEntry>();
   private readonly frames = new Fifo<Uint8Array>();
   private readonly events = new Fifo<HostEvent>();
   /** Each connection's delivery buffer, for its life: text is reported as late as possible, so bursts coalesce. */
@@ -133,9 +136,9 @@ export class Host implements NetworkHost {
         this.stats.framesOut++;
         return frame;
       }
-      // Asked first: an iterator per call would cost an allocation for every poll that finds nothing.
-      if (this.dirty.size === 0) return undefined;
-      this.serviceOne(this.dirty.values().next().value!);
+      const entry = this.dirty.first();
+      if (entry === undefined) return undefined;
+      this.serviceOne(entry);
     }
   }
 
@@ -547,6 +550,7 @@ export class Host implements NetworkHost {
       nextHopIp,
       announced: false,
       reportedCongestion: '',
+      queueSlot: -1,
     };
     let peers = this.byTuple.get(localPort);
     if (!peers) this.byTuple.set(localPort, (peers = new Map()));
