@@ -493,6 +493,8 @@ export class Host implements NetworkHost {
   }
 
   private takeDelivered(): HostEvent | undefined {
+    // Asked first: iterating even an empty set costs an iterator, and most polls find nothing.
+    if (this.undelivered.size === 0) return undefined;
     for (const socket of this.undelivered) {
       const buffer = this.deliveryBuffers.get(socket);
       const data = buffer?.take();
