@@ -56,6 +56,14 @@ export type HostEvent =
    * event when nothing else came between.
    */
   | { readonly type: 'data'; readonly socket: SocketId; readonly data: Uint8Array }
+  /**
+   * The peer's urgent pointer arrived or advanced (RFC 9293 §3.8.5, MUST-31): its urgent
+   * data ends at stream offset `end`, the count of bytes from the first one after the SYN.
+   * Urgent data is delivered in line with the rest (RFC 6093 §5), in `data` events as
+   * usual: `end` minus the bytes the application has read is how much of it is still to
+   * read (MUST-32). Reported once per advance of the pointer, never for an old segment.
+   */
+  | { readonly type: 'urgent'; readonly socket: SocketId; readonly end: number }
   /** The send buffer has room again after `send` accepted less than offered. */
   | { readonly type: 'writable'; readonly socket: SocketId }
   /** The peer's FIN arrived: no more data will come. */
@@ -81,6 +89,16 @@ export type HostEvent =
       readonly segment: TcpSegment;
       readonly at: number;
     };
+
+/** How `send` queues its bytes. */
+export interface SendOptions {
+  /**
+   * The bytes are urgent (RFC 9293 §3.9.1.2, the URGENT flag of SEND): the urgent
+   * pointer moves to the end of what `send` accepted, and every segment that starts
+   * before it carries URG until the peer acknowledges it. The bytes stay in line.
+   */
+  readonly urgent?: boolean;
+}
 
 /** Counters of frames the host did not accept, by reason, and of what it answered. */
 export interface HostStats {
@@ -140,7 +158,7 @@ export interface NetworkHost {
   connect(remoteIp: number, remotePort: number, now: number, localPort?: number): SocketId;
   listen(port: number, now: number): SocketId;
   /** Queues bytes for sending; returns how many were accepted (0 when the send buffer is full). */
-  send(socket: SocketId, data: Uint8Array, now: number): number;
+  send(socket: SocketId, data: Uint8Array, now: number, options?: SendOptions): number;
   /** The application has processed `bytes` of delivered data: reopens the receive window. */
   consume(socket: SocketId, bytes: number, now: number): void;
   /** Graceful close: FIN after queued data (RFC 9293 §3.10.4). */

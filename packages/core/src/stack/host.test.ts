@@ -91,6 +91,28 @@ describe('Host', () => {
     expect(kinds).toEqual(['accepted', 'connected', 'data', 'data', 'data', 'peer-closed']);
   });
 
+  it('sends urgent data in line and reports where it ends, after the text received before it (RFC 9293 §3.8.5)', () => {
+    const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret, tcp: { noDelay: true } });
+    const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret });
+    b.listen(80, 0);
+    const w = wire(a, b);
+    const socket = a.connect(B_IP, 80, 0);
+    w.run(50);
+    a.send(socket, new Uint8Array(300).fill(1), w.now());
+    w.run(5);
+    expect(a.send(socket, new Uint8Array(20).fill(2), w.now(), { urgent: true })).toBe(20);
+    a.send(socket, new Uint8Array(30).fill(3), w.now());
+    w.run(20);
+    const atB = w.events.filter((e) => e.host === 'b' && (e.type === 'data' || e.type === 'urgent'));
+    // The text before the urgent data is reported first: its length plus what is left is the offset.
+    expect(atB.map((e) => (e.type === 'data' ? `data:${e.data.length}` : e.type === 'urgent' ? `urgent:${e.end}` : ''))).toEqual([
+      'data:300',
+      'urgent:320',
+      'data:50',
+    ]);
+    expect(atB[1]).toMatchObject({ type: 'urgent', socket: atB[0]!.socket });
+  });
+
   it('answers a connection to a closed port with RST: refused', () => {
     const a = createHost({ mac: 0x020000000001, ip: A_IP, prefixLength: 24, isnSecret: secret });
     const b = createHost({ mac: 0x020000000002, ip: B_IP, prefixLength: 24, isnSecret: secret });

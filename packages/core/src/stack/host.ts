@@ -40,6 +40,7 @@ import {
   type HostEvent,
   type HostStats,
   type NetworkHost,
+  type SendOptions,
   type SocketId,
   StackError,
 } from './host-types.js';
@@ -205,10 +206,10 @@ export class Host implements NetworkHost {
     return id;
   }
 
-  send(socket: SocketId, data: Uint8Array, now: number): number {
+  send(socket: SocketId, data: Uint8Array, now: number, options?: SendOptions): number {
     const entry = this.entryOf(socket);
     this.now = now;
-    const accepted = entry.connection.send(data, now);
+    const accepted = entry.connection.send(data, now, options?.urgent === true);
     this.afterInput(entry);
     return accepted;
   }
@@ -446,6 +447,9 @@ export class Host implements NetworkHost {
         return;
       case 'data':
         this.deliver(socket, event.data);
+        return;
+      case 'urgent':
+        this.pushEvent({ type: 'urgent', socket, end: event.end });
         return;
       case 'writable':
         this.pushEvent({ type: 'writable', socket });

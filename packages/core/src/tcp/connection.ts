@@ -13,6 +13,7 @@ import { SendTimes } from './send-times.js';
 import { Fifo } from '../stack/fifo.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
+import { urgentEndOffset, urgentPointerFor } from './urgent.js';
 import { windowScaleFor } from './window.js';
 
 export interface ConnectionParams {
@@ -102,6 +103,8 @@ export class Connection {
   /** Sequence number of the first byte in `sendBuffer`. */
   private bufferSeq: number;
   private writableWanted = false;
+  /** SND.UP (§3.3.1): the sequence number following our urgent data, while that is unacknowledged. */
+  private sndUp: number | undefined;
 
   // Receive sequence variables
   private irs = 0;
@@ -121,6 +124,10 @@ export class Connection {
   /** Sequence number of a FIN that arrived ahead of missing data. */
   private pendingFinSeq: number | undefined;
   private finReceived = false;
+  /** In-order bytes delivered so far: the stream offset of RCV.NXT (offsets do not wrap). */
+  private deliveredBytes = 0;
+  /** RCV.UP (§3.3.1) as a stream offset: where the peer's urgent data ends; 0 before any. */
+  private urgentEnd = 0;
 
   // What to send next
   private synPending = false;
@@ -309,14 +316,19 @@ export class Connection {
     this.fire(mode === 'active' ? 'OPEN_ACTIVE' : 'OPEN_PASSIVE');
   }
 
-  /** SEND (§3.10.2): returns how many bytes the send buffer accepted. */
-  send(data: Uint8Array, now: number): number {
+  /**
+   * SEND (§3.10.2): returns how many bytes the send buffer accepted. With
+   * `urgent`, SND.UP moves to the sequence number following the last byte
+   * accepted; the rest, offered again as urgent, moves it further.
+   */
+  send(data: Uint8Array, now: number, urgent = false): number {
     this.now = now;
     const state = this.stateName;
     if (state === 'LISTEN') this.fire('SEND');
     if (!this.acceptsUserData()) return 0;
     const accepted = this.sendBuffer.append(data);
     if (accepted < data.length) this.writableWanted = true;
+    if (urgent && accepted > 0) this.sndUp = seqAdd(this.bufferSeq, this.sendBuffer.length);
     return accepted;
   }
 
@@ -398,7 +410,7 @@ export class Connection {
         this.open(input.mode, input.now);
         break;
       case 'send':
-        outputs.push({ type: 'accepted', bytes: this.send(input.data, input.now) });
+        outputs.push({ type: 'accepted', bytes: this.send(input.data, input.now, input.urgent === true) });
         break;
       case 'consume':
         this.consume(input.bytes, input.now);
@@ -493,7 +505,8 @@ export class Connection {
     if (hasAck) {
       this.acknowledge(seg.ack);
       this.fire('RCV_SYN_ACK');
-      // Continue with the text and FIN of the segment (sixth step onwards).
+      // Continue with the URG, text and FIN of the segment (sixth step onwards).
+      if (flags & TcpFlag.URG) this.processUrgent(seg);
       this.processText(seqAdd(seg.seq, 1), seg.payload);
       this.processFin(seg);
     } else {
@@ -573,7 +586,8 @@ export class Connection {
     if (!this.processAck(seg)) return;
     if (this.stateName === 'CLOSED') return; // LAST-ACK saw its FIN acknowledged
 
-    // Sixth (URG) is not implemented: urgent data is delivered inline (RFC 6093 §5).
+    // Sixth: URG. One flag test for the segments without it.
+    if (flags & TcpFlag.URG) this.processUrgent(seg);
     // Seventh: segment text.
     this.processText(seg.seq, seg.payload);
     // A PSH ends what the sender had to send for now: it may be waiting for this ACK to free
@@ -886,6 +900,8 @@ export class Connection {
       }
     }
     this.sndUna = ack;
+    // §3.8.5: urgent mode ends once the peer holds every urgent byte.
+    if (this.sndUp !== undefined && seqGe(ack, this.sndUp)) this.sndUp = undefined;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.sndMax, ack)) this.sndMax = ack;
   }
@@ -938,7 +954,25 @@ export class Connection {
     }
   }
 
+  /**
+   * The sixth step (§3.10.7.4): RCV.UP ← max(RCV.UP, SEG.SEQ + SEG.UP), and the
+   * user hears of every advance (MUST-31) with the offset where the urgent data
+   * ends, from which it knows how much of it is left to read (MUST-32). The
+   * data itself stays in line (RFC 6093 §5). Only acceptable segments get here,
+   * so an old duplicate never moves RCV.UP back or reports it again.
+   */
+  private processUrgent(seg: TcpSegment): void {
+    const state = this.stateName;
+    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer's FIN came, no urgent data can follow; ignored.
+    if (state !== 'ESTABLISHED' && state !== 'FIN-WAIT-1' && state !== 'FIN-WAIT-2') return;
+    const end = urgentEndOffset(seg.seq, seg.urgent, this.rcvNxt, this.deliveredBytes);
+    if (end <= this.urgentEnd) return;
+    this.urgentEnd = end;
+    this.emit({ type: 'urgent', end });
+  }
+
   private deliver(data: Uint8Array): void {
+    this.deliveredBytes += data.length;
     this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     this.reassembly.advance(data.length);
     this.unconsumed += data.length;
@@ -1375,6 +1409,9 @@ export class Connection {
     this.delayedAckAt = undefined;
     this.stats.segmentsSent++;
     this.advanceRightEdge();
+    // §3.8.5: in urgent mode, every segment that starts before SND.UP points to its end.
+    const urgent = this.sndUp === undefined ? 0 : urgentPointerFor(this.sndUp, seq);
+    if (urgent > 0) flags |= TcpFlag.URG;
     return {
       srcPort: this.localPort,
       dstPort: this.remotePort,
@@ -1383,7 +1420,7 @@ export class Connection {
       flags,
       // The window is counted from this segment's ACK number, so every ACK names the same right edge.
       window: Math.min(Math.max(seqDiff(this.rcvRightEdge, ack), 0) >>> this.rcvShift, 0xffff),
-      urgent: 0,
+      urgent,
       options,
       payload,
     };

@@ -10,6 +10,12 @@ export type ConnectionEvent =
   | { readonly type: 'connected' }
   /** In-order bytes. The view stays valid: the connection never writes into received frames. */
   | { readonly type: 'data'; readonly data: Uint8Array }
+  /**
+   * The peer's urgent pointer arrived or advanced (RFC 9293 §3.10.7.4, sixth step; MUST-31):
+   * its urgent data ends at stream offset `end`, counted in bytes from the first after the SYN.
+   * The data stays in line; what is left to read of it is `end` minus the bytes read (MUST-32).
+   */
+  | { readonly type: 'urgent'; readonly end: number }
   /** `send` accepted less than offered earlier, and the send buffer has room again. */
   | { readonly type: 'writable' }
   /** The peer's FIN: no more data will arrive (§3.10.7.4, eighth step: "connection closing"). */
@@ -21,7 +27,7 @@ export type ConnectionEvent =
 /** Everything a connection reacts to. Time is an input like any other. */
 export type ConnectionInput =
   | { readonly type: 'open'; readonly mode: 'active' | 'passive'; readonly now: number }
-  | { readonly type: 'send'; readonly data: Uint8Array; readonly now: number }
+  | { readonly type: 'send'; readonly data: Uint8Array; readonly now: number; readonly urgent?: boolean }
   | { readonly type: 'consume'; readonly bytes: number; readonly now: number }
   | { readonly type: 'close'; readonly now: number }
   | { readonly type: 'abort'; readonly now: number }

@@ -25,6 +25,7 @@ const FLAG_LETTERS: Readonly<Record<string, number>> = {
   F: TcpFlag.FIN,
   R: TcpFlag.RST,
   P: TcpFlag.PSH,
+  U: TcpFlag.URG,
 };
 
 /** `'SA'` → SYN|ACK. */
@@ -55,6 +56,8 @@ export interface PeerSegment {
   readonly win?: number;
   readonly len?: number;
   readonly payload?: Uint8Array;
+  /** The urgent pointer field (flags should name U for it to mean anything). */
+  readonly up?: number;
   readonly options?: TcpOptions;
   /** SACK blocks over our data, relative to our ISN; added to `options`. */
   readonly sack?: readonly RelativeBlock[];
@@ -70,6 +73,8 @@ export interface Expected {
   readonly win?: number;
   readonly len?: number;
   readonly maxLen?: number;
+  /** The urgent pointer field; URG itself is checked with the flags. */
+  readonly up?: number;
   /** Virtual time it was sent at. */
   readonly at?: number;
   /** The SACK blocks in order, relative to the peer's ISN; `[]` means none at all. */
@@ -133,6 +138,12 @@ export class Drill {
         const accepted = this.connection.send(data, this.now);
         if (accepted !== data.length) throw new Error(`send accepted ${accepted} of ${data.length} bytes`);
       }),
+    /** SEND with the URGENT flag (RFC 9293 §3.10.2). */
+    sendUrgent: (bytes: number): this =>
+      this.input(() => {
+        const accepted = this.connection.send(new Uint8Array(bytes).fill(0x75), this.now, true);
+        if (accepted !== bytes) throw new Error(`send accepted ${accepted} of ${bytes} bytes`);
+      }),
     close: (): this => this.input(() => this.connection.close(this.now)),
     abort: (): this => this.input(() => this.connection.abort(this.now)),
   };
@@ -164,11 +175,12 @@ export class Drill {
       ack: seqDiff(segment.ack, PEER_ISS),
       win: segment.window,
       len: segment.payload.length,
+      up: segment.urgent,
       at,
     };
     const mismatches: string[] = [];
     if (actual.flags !== formatFlags(parseFlags(expected.flags))) mismatches.push(`flags ${actual.flags}`);
-    for (const field of ['seq', 'ack', 'win', 'len', 'at'] as const) {
+    for (const field of ['seq', 'ack', 'win', 'len', 'up', 'at'] as const) {
       const want = expected[field];
       if (want !== undefined && actual[field] !== want) mismatches.push(`${field} ${actual[field]} (expected ${want})`);
     }
@@ -210,12 +222,15 @@ export class Drill {
     return this;
   }
 
-  /** User events since the last call, `state` events left out; data as `data:<bytes>`. */
+  /** User events since the last call, `state` events left out; data as `data:<bytes>`, urgent as `urgent:<end>`. */
   takeEvents(): string[] {
     const events = this.eventLog.splice(0).filter((event) => event.type !== 'state');
-    return events.map((event) =>
-      event.type === 'data' ? `data:${event.data.length}` : event.type === 'error' ? `error:${event.error}` : event.type,
-    );
+    return events.map((event) => {
+      if (event.type === 'data') return `data:${event.data.length}`;
+      if (event.type === 'error') return `error:${event.error}`;
+      if (event.type === 'urgent') return `urgent:${event.end}`;
+      return event.type;
+    });
   }
 
   /** Runs the clock until the connection sends something, up to `limit`; returns the send time. */
@@ -274,7 +289,7 @@ export class Drill {
       ack: spec.ack === undefined ? 0 : seqAdd(OUR_ISS, spec.ack),
       flags: parseFlags(spec.flags),
       window: spec.win ?? 65_535,
-      urgent: 0,
+      urgent: spec.up ?? 0,
       options,
       payload,
     };
@@ -306,9 +321,10 @@ export class Drill {
     const { sack, timestamps } = segment.options;
     const sackText = sack && sack.length > 0 ? ` sack ${formatBlocks(relativeBlocks(sack, otherIss))}` : '';
     const tsText = timestamps ? ` ts ${timestamps.value}/${timestamps.echo}` : '';
+    const upText = segment.flags & TcpFlag.URG ? ` up=${segment.urgent}` : '';
     return (
       `${formatFlags(segment.flags)} seq=${seqDiff(segment.seq, ownIss)}${ack} win=${segment.window} ` +
-      `len=${segment.payload.length}${sackText}${tsText}`
+      `len=${segment.payload.length}${upText}${sackText}${tsText}`
     );
   }
 }
