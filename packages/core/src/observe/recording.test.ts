@@ -12,7 +12,7 @@ import {
   replayRecording,
   serializeRecording,
 } from './recording.js';
-import { B_IP, configA, configB, transfer } from './testing/two-hosts.js';
+import { B_IP, configA, configB, transfer, wire } from './testing/two-hosts.js';
 
 const recordedTransfer = (bytes: number, a: HostConfig = configA(), b: HostConfig = configB()) => {
   const hostA = RecordingHost.create(a, createHost);
@@ -134,6 +134,33 @@ describe('RecordingHost and replayRecording', () => {
     expect(replay.firstDifference?.expected).toContain('"type":"segment"');
   });
 
+  it('records send options, and replays urgent data to the same frames and events', () => {
+    const hostA = RecordingHost.create(configA(), createHost);
+    const hostB = RecordingHost.create(configB(), createHost);
+    const w = wire(hostA, hostB);
+    hostB.listen(80, 0);
+    const socket = hostA.connect(B_IP, 80, 0);
+    w.run(200);
+    hostA.send(socket, new Uint8Array(1000).fill(1), w.now());
+    hostA.send(socket, new Uint8Array(100).fill(2), w.now(), { urgent: true });
+    hostA.send(socket, new Uint8Array(10).fill(3), w.now(), {});
+    w.run();
+    expect(w.events.filter((e) => e.host === 'b' && e.event.type === 'urgent').map((e) => e.event)).toEqual([
+      expect.objectContaining({ type: 'urgent', end: 1100 }),
+    ]);
+    const a = hostA.recording();
+    // A plain send is written as before options existed; options are written as given.
+    expect(a.steps.filter((s) => s.call === 'send').map((s) => s.args.slice(3))).toEqual([[], [{ urgent: true }], [{}]]);
+    for (const recording of [a, hostB.recording()]) {
+      const replay = replayRecording(parsed(serializeRecording(recording)), createHost);
+      expect(replay.firstDifference).toBeUndefined();
+    }
+    // Without the option, the replay sends no URG and differs.
+    const urgentStep = a.steps.findIndex((s) => s.call === 'send' && s.args.length === 4);
+    const plain = withStep(a, urgentStep, { ...a.steps[urgentStep]!, args: a.steps[urgentStep]!.args.slice(0, 3) });
+    expect(replayRecording(plain, createHost).identical).toBe(false);
+  });
+
   it('records and replays what a call threw', () => {
     const host = RecordingHost.create(configA(), createHost);
     expect(() => host.connect(B_IP, 70_000, 0)).toThrow();
@@ -201,6 +228,20 @@ describe('parseRecording', () => {
       'line 3: outcome.threw: expected { name, message }',
     );
     expect(parseError(replaceLine(3, '{"call":'))).toMatch(/^line 4: not JSON/);
+    expect(parseError(replaceLine(2, '{"call":"send","args":[1,"00"],"outcome":{"returned":1}}'))).toBe(
+      'line 3: args: send takes 3 or 4, found 2',
+    );
+    expect(parseError(replaceLine(2, '{"call":"send","args":[1,"00",5,{"urgent":1}],"outcome":{"returned":1}}'))).toBe(
+      'line 3: args[3]: send options.urgent: expected a boolean',
+    );
+    expect(parseError(replaceLine(2, '{"call":"send","args":[1,"00",5,{"push":true}],"outcome":{"returned":1}}'))).toBe(
+      'line 3: args[3]: send options: unknown field "push"',
+    );
+    expect(parsed(replaceLine(2, '{"call":"send","args":[1,"00",5,{"urgent":true}],"outcome":{"returned":1}}')).steps[1]).toEqual({
+      call: 'send',
+      args: [1, '00', 5, { urgent: true }],
+      outcome: { returned: 1 },
+    });
   });
 
   it('never throws, whatever the text (property)', () => {

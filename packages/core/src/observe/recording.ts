@@ -15,7 +15,7 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
-import type { HostConfig, HostEvent, HostStats, NetworkHost, SocketId } from '../stack/host-types.js';
+import type { HostConfig, HostEvent, HostStats, NetworkHost, SendOptions, SocketId } from '../stack/host-types.js';
 import { bytesToHex, canonicalJson, hexToBytes, type JsonValue, toJsonData } from './json-data.js';
 
 export const RECORDING_VERSION = 1;
@@ -36,8 +36,20 @@ export type HostCall =
   | 'socketState'
   | 'localPort';
 
-/** How an argument is written: bytes as a hex string, an optional number as null when absent. */
-type ArgumentKind = 'bytes' | 'number' | 'optional-number';
+/**
+ * How an argument is written: bytes as a hex string, an optional number as null
+ * when absent; `send`'s options as an object, and left out when the call had none
+ * (so a recording of plain sends is the same as before the options existed).
+ */
+type ArgumentKind = 'bytes' | 'number' | 'optional-number' | 'trailing-send-options';
+
+/** `SendOptions` as recorded: only the fields the call set. */
+export interface RecordedSendOptions {
+  readonly urgent?: boolean;
+}
+
+/** One recorded argument. */
+export type RecordedArgument = number | string | null | RecordedSendOptions;
 
 const SIGNATURES: { readonly [call in HostCall]: readonly ArgumentKind[] } = {
   receiveFrame: ['bytes', 'number'],
@@ -47,7 +59,7 @@ const SIGNATURES: { readonly [call in HostCall]: readonly ArgumentKind[] } = {
   nextDeadline: [],
   connect: ['number', 'number', 'number', 'optional-number'],
   listen: ['number', 'number'],
-  send: ['number', 'bytes', 'number'],
+  send: ['number', 'bytes', 'number', 'trailing-send-options'],
   consume: ['number', 'number', 'number'],
   close: ['number', 'number'],
   abort: ['number', 'number'],
@@ -78,8 +90,8 @@ export type RecordedOutcome = { readonly returned: JsonValue } | { readonly thre
 
 export interface RecordedStep {
   readonly call: HostCall;
-  /** The arguments in order: numbers, byte arrays as hex, an absent optional number as null. */
-  readonly args: readonly (number | string | null)[];
+  /** The arguments in order: numbers, byte arrays as hex, an absent optional number as null, send options as an object. */
+  readonly args: readonly RecordedArgument[];
   readonly outcome: RecordedOutcome;
 }
 
@@ -122,6 +134,12 @@ export const hostConfigOf = (recorded: RecordedHostConfig): HostConfig => {
   const { isnSecret, ...rest } = recorded;
   return { ...rest, isnSecret: hexToBytes(isnSecret) ?? new Uint8Array(0) };
 };
+
+const recordSendOptions = (options: SendOptions): RecordedSendOptions =>
+  options.urgent === undefined ? {} : { urgent: options.urgent };
+
+const sendOptionsOf = (recorded: RecordedSendOptions): SendOptions =>
+  recorded.urgent === undefined ? {} : { urgent: recorded.urgent };
 
 const errorRecord = (error: unknown): RecordedError => {
   if (error instanceof Error) {
@@ -196,8 +214,9 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return this.record('listen', [port, now], () => this.inner.listen(port, now));
   }
 
-  send(socket: SocketId, data: Uint8Array, now: number): number {
-    return this.record('send', [socket, bytesToHex(data), now], () => this.inner.send(socket, data, now));
+  send(socket: SocketId, data: Uint8Array, now: number, options?: SendOptions): number {
+    const args = [socket, bytesToHex(data), now, ...(options === undefined ? [] : [recordSendOptions(options)])];
+    return this.record('send', args, () => this.inner.send(socket, data, now, options));
   }
 
   consume(socket: SocketId, bytes: number, now: number): void {
@@ -220,7 +239,7 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return this.record('localPort', [socket], () => this.inner.localPort?.(socket));
   }
 
-  private record<T>(call: HostCall, args: readonly (number | string | null)[], run: () => T): T {
+  private record<T>(call: HostCall, args: readonly RecordedArgument[], run: () => T): T {
     let result: T;
     try {
       result = run();
@@ -259,6 +278,7 @@ const decodeArgs = (step: RecordedStep): unknown[] =>
     const value = step.args[i];
     if (kind === 'bytes') return typeof value === 'string' ? (hexToBytes(value) ?? new Uint8Array(0)) : new Uint8Array(0);
     if (kind === 'optional-number') return value === null ? undefined : value;
+    if (kind === 'trailing-send-options') return value === undefined ? undefined : sendOptionsOf(value as RecordedSendOptions);
     return value;
   });
 
@@ -282,7 +302,7 @@ const invoke = (host: NetworkHost, call: HostCall, args: unknown[]): unknown => 
     case 'listen':
       return host.listen(n(0), n(1));
     case 'send':
-      return host.send(n(0), bytes(1), n(2));
+      return args[3] === undefined ? host.send(n(0), bytes(1), n(2)) : host.send(n(0), bytes(1), n(2), args[3] as SendOptions);
     case 'consume':
       return host.consume(n(0), n(1), n(2));
     case 'close':
@@ -429,6 +449,14 @@ const validateConfig = (value: unknown): Parsed<RecordedHostConfig> => {
   return right(value as unknown as RecordedHostConfig);
 };
 
+const sendOptionsProblem = (value: unknown): string | undefined => {
+  if (!isRecord(value)) return 'expected send options { urgent }';
+  const unknownField = checkKeys(value, ['urgent'], 'send options');
+  if (unknownField) return unknownField;
+  if (value['urgent'] !== undefined && typeof value['urgent'] !== 'boolean') return 'send options.urgent: expected a boolean';
+  return undefined;
+};
+
 const isJsonValue = (value: unknown, depth = 0): value is JsonValue => {
   if (depth > 64) return false;
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return true;
@@ -449,10 +477,18 @@ const validateStep = (value: unknown): Parsed<RecordedStep> => {
   const signature = SIGNATURES[call as HostCall];
   const args = value['args'];
   if (!Array.isArray(args)) return left('args: expected an array');
-  if (args.length !== signature.length) return left(`args: ${call} takes ${signature.length}, found ${args.length}`);
-  for (let i = 0; i < signature.length; i++) {
+  const required = signature.filter((kind) => kind !== 'trailing-send-options').length;
+  if (args.length < required || args.length > signature.length) {
+    const takes = required === signature.length ? `${required}` : `${required} or ${signature.length}`;
+    return left(`args: ${call} takes ${takes}, found ${args.length}`);
+  }
+  for (let i = 0; i < args.length; i++) {
     const kind = signature[i]!;
     const arg: unknown = args[i];
+    if (kind === 'trailing-send-options') {
+      const problem = sendOptionsProblem(arg);
+      if (problem !== undefined) return left(`args[${i}]: ${problem}`);
+    }
     if (kind === 'bytes' && !isHex(arg)) return left(`args[${i}]: expected hex bytes`);
     if (kind === 'number' && !isFiniteNumber(arg)) return left(`args[${i}]: expected a number`);
     if (kind === 'optional-number' && arg !== null && !isFiniteNumber(arg)) return left(`args[${i}]: expected a number or null`);
