@@ -203,6 +203,8 @@ describe('buildTimeline over synthetic events', () => {
     expect(eight.localPort).toBe(1000);
     expect(eight.remotePort).toBe(80);
     expect(buildTimeline([]).steps).toEqual([]);
+    const urgent = buildTimeline([...events, { type: 'urgent', socket: 8, end: 3 }], { socket: 8 });
+    expect(urgent.steps.at(-1)?.summary).toBe('urgent data up to byte 3');
   });
 
   it('marks a segment as retransmitted exactly when it starts below the highest sequence sent (property)', () => {

@@ -207,6 +207,8 @@ const eventSummary = (event: HostEvent): string | undefined => {
       return `accepted from port ${event.remotePort}`;
     case 'peer-closed':
       return 'peer closed (FIN received)';
+    case 'urgent':
+      return `urgent data up to byte ${event.end}`;
     case 'closed':
       return 'closed';
     case 'error':
