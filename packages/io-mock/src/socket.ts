@@ -1,4 +1,4 @@
-import type { ConnectionError, HostEvent, NetworkHost, SocketId } from '@tcpts/core';
+import type { ConnectionError, HostEvent, NetworkHost, SendOptions, SocketId } from '@tcpts/core';
 
 /** What a socket needs from the simulation: the time, and a way to act later. */
 export interface SimContext {
@@ -35,6 +35,7 @@ class ByteAccumulator {
 
 /** Smallest step of a rate-limited reader, in virtual ms. */
 const READ_TICK = 1;
+const URGENT: SendOptions = { urgent: true };
 
 /**
  * The application's end of one connection, for tests. Writes go through an
@@ -54,6 +55,8 @@ export class MockSocket {
   closed = false;
   /** Set once the application called `abort()`. */
   aborted = false;
+  /** Where the peer's urgent data ends, as stream offsets, one per `urgent` event (RFC 9293 §3.8.5). */
+  readonly urgentEnds: number[] = [];
 
   /** Called for each in-order chunk, after it has been appended to `received()`. */
   onData: ((data: Uint8Array, socket: MockSocket) => void) | undefined;
@@ -62,6 +65,8 @@ export class MockSocket {
 
   private readonly receivedBytes = new ByteAccumulator();
   private readonly pending: Uint8Array[] = [];
+  /** Chunks of `pending` written with `writeUrgent`. */
+  private readonly urgentChunks = new Set<Uint8Array>();
   private pendingHead = 0;
   private pendingOffset = 0;
   private pendingByteCount = 0;
@@ -146,6 +151,16 @@ export class MockSocket {
     this.flush();
   }
 
+  /**
+   * Queues urgent bytes (SEND with URGENT, RFC 9293 §3.10.2): in line after
+   * what was written before, with the urgent pointer at their end. `data`
+   * must not be a chunk already waiting in the queue.
+   */
+  writeUrgent(data: Uint8Array): void {
+    if (data.length > 0) this.urgentChunks.add(data);
+    this.write(data);
+  }
+
   /** Graceful close once everything written has been accepted by the host (RFC 9293 §3.10.4). */
   end(): void {
     if (this.aborted) return;
@@ -161,6 +176,7 @@ export class MockSocket {
     this.pendingHead = 0;
     this.pendingOffset = 0;
     this.pendingByteCount = 0;
+    this.urgentChunks.clear();
     if (this.host.socketState(this.id) !== undefined) this.host.abort(this.id, this.context.now);
     if (this.host.socketState(this.id) === undefined) this.closed = true;
   }
@@ -189,6 +205,9 @@ export class MockSocket {
         this.unconsumed += event.data.length;
         this.onData?.(event.data, this);
         this.pumpReader();
+        break;
+      case 'urgent':
+        this.urgentEnds.push(event.end);
         break;
       case 'writable':
         this.flush();
@@ -222,13 +241,15 @@ export class MockSocket {
       const chunk = this.pending[this.pendingHead]!;
       // subarray shares memory: the host receives the application's bytes without a copy.
       const rest = this.pendingOffset === 0 ? chunk : chunk.subarray(this.pendingOffset);
-      const accepted = this.host.send(this.id, rest, now);
+      const urgent = this.urgentChunks.size > 0 && this.urgentChunks.has(chunk);
+      const accepted = urgent ? this.host.send(this.id, rest, now, URGENT) : this.host.send(this.id, rest, now);
       this.acceptedByHost += accepted;
       this.pendingByteCount -= accepted;
       if (accepted < rest.length) {
         this.pendingOffset += accepted;
         return; // The host emits `writable` when it has room again.
       }
+      if (urgent) this.urgentChunks.delete(chunk);
       this.pendingHead++;
       this.pendingOffset = 0;
     }
