@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SocketId } from '@tcpts/core';
+import { emptyHostStats, type HostEvent, type HostStats, type NetworkHost, type SendOptions, type SocketId } from '@tcpts/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIpv4 } from './addresses.js';
 import { IoPcapError } from './errors.js';
@@ -15,6 +15,8 @@ class FakeHost implements NetworkHost {
   readonly stats: HostStats = emptyHostStats();
   readonly calls: string[] = [];
   readonly sent: number[] = [];
+  /** Each send call that took bytes: how many, and whether as urgent. */
+  readonly sends: string[] = [];
   consumed = 0;
   sendCapacity = Number.POSITIVE_INFINITY;
   buffered = 0;
@@ -82,8 +84,9 @@ class FakeHost implements NetworkHost {
   listen(): SocketId {
     throw new Error('not used');
   }
-  send(_socket: SocketId, data: Uint8Array): number {
+  send(_socket: SocketId, data: Uint8Array, _now?: number, options?: SendOptions): number {
     const accepted = Math.min(data.length, this.sendCapacity - this.buffered);
+    if (accepted > 0) this.sends.push(`${options?.urgent === true ? 'urgent' : 'plain'}:${accepted}`);
     for (let i = 0; i < accepted; i++) this.sent.push(data[i] as number);
     this.buffered += accepted;
     this.maxBuffered = Math.max(this.maxBuffered, this.buffered);
@@ -245,6 +248,45 @@ describe('PcapStack with a fake host: writing', () => {
     await settle();
     expect(second.host.calls).toContain(`abort:${second.socket.id}`);
     expect(second.socket.state()).toBeUndefined();
+  });
+});
+
+describe('PcapStack with a fake host: urgent data', () => {
+  it('writes urgent bytes as urgent, in line with the rest, also when the host takes them in parts', async () => {
+    const { host, device, socket } = await connected();
+    host.sendCapacity = 1000;
+    host.onFrame = () => host.acknowledge(socket.id, 1000);
+    socket.write(Buffer.alloc(300, 1));
+    const urgent = Buffer.alloc(1500, 2);
+    // The same bytes written plainly are not urgent: only the writeUrgent chunk is.
+    socket.write(urgent.subarray(0, 10));
+    let done = false;
+    socket.writeUrgent(urgent, () => {
+      done = true;
+    });
+    socket.write(Buffer.alloc(40, 3));
+    for (let i = 0; i < 3; i++) {
+      device.arrive();
+      await settle();
+    }
+    expect(done).toBe(true);
+    expect(host.sends).toEqual(['plain:300', 'plain:10', 'urgent:690', 'urgent:810', 'plain:40']);
+    expect(host.sent).toHaveLength(1850);
+  });
+
+  it('emits urgent with the stream offset where the peer’s urgent data ends', async () => {
+    const { host, device, socket } = await connected();
+    const ends: number[] = [];
+    socket.on('urgent', (end: number) => ends.push(end));
+    host.onFrame = () => {
+      host.emit({ type: 'data', socket: socket.id, data: new Uint8Array(100) });
+      host.emit({ type: 'urgent', socket: socket.id, end: 150 + ends.length });
+    };
+    device.arrive();
+    await settle();
+    device.arrive();
+    await settle();
+    expect(ends).toEqual([150, 151]);
   });
 });
 

@@ -134,7 +134,7 @@ export class PcapStack {
     this.mac = formatMac(parts.mac);
     this.ip = formatIpv4(parts.ip);
     this.link = {
-      send: (socket, data) => this.afterCall(this.host.send(socket, data, this.clock())),
+      send: (socket, data, options) => this.afterCall(this.host.send(socket, data, this.clock(), options)),
       consume: (socket, bytes) => this.afterCall(this.host.consume(socket, bytes, this.clock())),
       close: (socket) => this.afterCall(this.host.close(socket, this.clock())),
       abort: (socket) => this.afterCall(this.host.abort(socket, this.clock())),
@@ -375,6 +375,9 @@ export class PcapStack {
         return;
       case 'writable':
         this.sockets.get(event.socket)?.hostWritable();
+        return;
+      case 'urgent':
+        this.sockets.get(event.socket)?.hostUrgent(event.end);
         return;
       case 'peer-closed':
         this.sockets.get(event.socket)?.hostPeerClosed();

@@ -1,10 +1,10 @@
 import { Duplex } from 'node:stream';
-import type { ConnectionError, SocketId } from '@tcpts/core';
+import type { ConnectionError, SendOptions, SocketId } from '@tcpts/core';
 import { ConnectionFailure, type ConnectionErrorCode } from './errors.js';
 
 /** What a socket may ask of the host through the driver; every call also lets the driver drain the host. */
 export interface SocketLink {
-  send(socket: SocketId, data: Uint8Array): number;
+  send(socket: SocketId, data: Uint8Array, options?: SendOptions): number;
   consume(socket: SocketId, bytes: number): void;
   close(socket: SocketId): void;
   abort(socket: SocketId): void;
@@ -38,6 +38,7 @@ export function connectionFailure(error: ConnectionError, remote: string): Conne
 }
 
 const STREAM_BUFFER = 64 * 1024;
+const URGENT: SendOptions = { urgent: true };
 
 /**
  * One TCP connection of the stack as a Node `Duplex`, with back-pressure both ways:
@@ -47,6 +48,11 @@ const STREAM_BUFFER = 64 * 1024;
  *   once the stream's consumer has them, i.e. when `push` says the buffer has
  *   room or when `_read` asks for more. A slow reader thus closes the window
  *   (RFC 9293 §3.8.6) instead of letting memory grow.
+ *
+ * Urgent data (RFC 9293 §3.8.5) stays in line: `writeUrgent` writes bytes
+ * that TCP's urgent pointer marks, and the `'urgent'` event (with a stream
+ * offset) says where the peer's urgent data ends, so that offset minus the
+ * bytes read so far is how much of it is still to read.
  */
 export class TcpSocket extends Duplex {
   readonly remoteAddress: string;
@@ -54,7 +60,9 @@ export class TcpSocket extends Duplex {
   private port: number | undefined;
   /** Bytes pushed to the stream whose `consume` is held back until the consumer takes them. */
   private unconsumed = 0;
-  private blockedWrite: { rest: Uint8Array; callback: (error?: Error | null) => void } | undefined;
+  private blockedWrite: { rest: Uint8Array; urgent: boolean; callback: (error?: Error | null) => void } | undefined;
+  /** Chunks written with `writeUrgent`: `_write` knows them by identity. */
+  private readonly urgentChunks = new WeakSet<Buffer>();
   private hostAlive = true;
   private peerClosed = false;
   private closeRequested = false;
@@ -81,6 +89,17 @@ export class TcpSocket extends Duplex {
   /** RFC 9293 state name, or undefined once the connection is gone. */
   state(): string | undefined {
     return this.hostAlive ? this.link.state(this.id) : undefined;
+  }
+
+  /**
+   * Writes urgent data (SEND with URGENT, RFC 9293 §3.10.2): in line after what
+   * was written before, with TCP's urgent pointer at its end.
+   */
+  writeUrgent(data: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+    // A view of its own, so no other write of the same bytes is taken for urgent.
+    const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.urgentChunks.add(chunk);
+    return callback === undefined ? this.write(chunk) : this.write(chunk, callback);
   }
 
   /** Whether this connection should keep the process alive (the stream is still in use). */
@@ -115,7 +134,12 @@ export class TcpSocket extends Duplex {
     const blocked = this.blockedWrite;
     if (blocked === undefined || this.destroyed) return;
     this.blockedWrite = undefined;
-    this.offer(blocked.rest, blocked.callback);
+    this.offer(blocked.rest, blocked.urgent, blocked.callback);
+  }
+
+  /** The peer's urgent data ends at stream offset `end` (RFC 9293 §3.10.7.4, sixth step). */
+  hostUrgent(end: number): void {
+    if (!this.destroyed) this.emit('urgent', end);
   }
 
   hostPeerClosed(): void {
@@ -140,7 +164,7 @@ export class TcpSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.offer(chunk, callback);
+    this.offer(chunk, this.urgentChunks.has(chunk), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -168,10 +192,10 @@ export class TcpSocket extends Duplex {
     callback(error);
   }
 
-  private offer(data: Uint8Array, callback: (error?: Error | null) => void): void {
+  private offer(data: Uint8Array, urgent: boolean, callback: (error?: Error | null) => void): void {
     let accepted: number;
     try {
-      accepted = this.hostAlive ? this.link.send(this.id, data) : 0;
+      accepted = !this.hostAlive ? 0 : urgent ? this.link.send(this.id, data, URGENT) : this.link.send(this.id, data);
     } catch (error) {
       callback(error as Error);
       return;
@@ -181,7 +205,7 @@ export class TcpSocket extends Duplex {
     } else if (accepted >= data.length) {
       callback();
     } else {
-      this.blockedWrite = { rest: data.subarray(accepted), callback };
+      this.blockedWrite = { rest: data.subarray(accepted), urgent, callback };
     }
   }
 
