@@ -12,6 +12,7 @@ import {
   type MetricsProvider,
   type NetworkHost,
   type ObservedEvent,
+  type SendOptions,
   type SocketId,
 } from '@tcpts/core';
 
@@ -83,8 +84,8 @@ export class ObservingHost implements NetworkHost {
     return this.inner.listen(port, now);
   }
 
-  send(socket: SocketId, data: Uint8Array, now: number): number {
-    return this.inner.send(socket, data, now);
+  send(socket: SocketId, data: Uint8Array, now: number, options?: SendOptions): number {
+    return this.inner.send(socket, data, now, options);
   }
 
   consume(socket: SocketId, bytes: number, now: number): void {

@@ -17,7 +17,7 @@ import {
   type HostConfig,
   type Recording,
 } from '@tcpts/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ObservingHost, tracedSocket } from './observing-host.js';
 import { clientConfig, runExchange } from './testing/host-exchange.js';
@@ -125,6 +125,15 @@ describe('ObservingHost', () => {
     const polled = bare.recording().steps.filter((s) => s.call === 'pollEvent' && 'returned' in s.outcome && s.outcome.returned !== null);
     expect(events.length).toBe(polled.length);
     expect(tracedSocket(events)).toBe(1);
+  });
+
+  it('passes send options on, so urgent data stays urgent', () => {
+    const inner = createHost(clientConfig());
+    const send = vi.spyOn(inner, 'send').mockReturnValue(3);
+    const host = new ObservingHost(inner);
+    const data = Uint8Array.of(1, 2, 3);
+    expect(host.send(1, data, 5, { urgent: true })).toBe(3);
+    expect(send).toHaveBeenCalledWith(1, data, 5, { urgent: true });
   });
 
   it('keeps at most its limit of events and says so', () => {
