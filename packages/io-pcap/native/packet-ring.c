@@ -106,6 +106,12 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value callback, receiver, argument, result;
+  if (status < 0) {
+    /* libuv reports a socket error as EBADF; the socket itself knows what happened (e.g. ENETDOWN). */
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(ring->fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0) status = -error;
+  }
   if (napi_get_reference_value(env, ring->on_readable, &callback) == napi_ok &&
       napi_get_global(env, &receiver) == napi_ok &&
       napi_create_int32(env, status, &argument) == napi_ok) {

@@ -257,6 +257,25 @@ describe('PacketRingDevice in a lab', () => {
   });
 });
 
+describe('PacketRingDevice when its link goes down', () => {
+  it('fails with the socket\'s own reason', async () => {
+    const iface = 'tcpd-ringdown';
+    await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
+    try {
+      await run('ip', ['link', 'set', iface, 'up']);
+      const device = PacketRingDevice.open({ iface, mac: OUR_MAC });
+      const collector = new Collector();
+      device.start(collector);
+      await run('ip', ['link', 'set', iface, 'down']);
+      await collector.until(() => collector.failures.length > 0, 3_000);
+      expect(collector.failures[0]?.message).toBe(`capture on ${iface} stopped: Network is down`);
+      device.close();
+    } finally {
+      await run('ip', ['link', 'del', iface]).catch(() => undefined);
+    }
+  });
+});
+
 describe('PacketRingDevice errors', () => {
   it('names a missing interface', () => {
     let caught: unknown;
