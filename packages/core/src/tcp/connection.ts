@@ -632,13 +632,18 @@ export class Connection {
       newlyAcked === 0 &&
       seg.payload.length === 0 &&
       !(seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) &&
-      this.sndWnd === windowBefore &&
-      this.flightSize > 0
+      this.flightSize > 0 &&
+      // RFC 5681 §2: an ACK that moves the window is no duplicate. RFC 6675 §2: with SACK, one
+      // that reports octets not held before is, whatever its window: a receiver whose
+      // application reads between two segments announces a new window in every ACK.
+      (this.sndWnd === windowBefore || newlySacked > 0)
     ) {
       this.onDuplicateAck(newlySacked);
     }
     this.updatePersistTimer();
     if (this.rackOn) {
+      // RFC 8985 §6.2 runs on every ACK: SND.UNA may be lost by time whatever kind of ACK tells it.
+      if (!this.inRecovery && newlyAcked === 0 && this.isLostByRack(this.sndUna)) this.maybeEnterRecovery();
       this.endTailProbeEpisode(ack);
       this.updateRackTimer();
       this.armProbeTimer();

@@ -83,8 +83,8 @@ describe('SACK negotiation (RFC 2018 §2)', () => {
 
 describe('SACK-based loss recovery, sender side (RFC 6675)', () => {
   /** Ten full segments in flight at 200 ms: the initial window of RFC 6928 (10·SMSS = 14 600 bytes). */
-  const tenInFlight = (): Drill => {
-    const drill = sackDrill().at(200).user.send(10 * MSS);
+  const tenInFlight = (config: Partial<TcpConfig> = {}): Drill => {
+    const drill = sackDrill(config).at(200).user.send(10 * MSS);
     for (let i = 0; i < 10; i++) drill.expectSent({ flags: 'A', seq: segmentStart(i), len: MSS, at: 200 });
     return drill.expectNothingSent();
   };
@@ -163,6 +163,29 @@ describe('SACK-based loss recovery, sender side (RFC 6675)', () => {
       .expectSent({ flags: 'A', seq: segmentStart(0), len: MSS, at: 300 });
     expect(drill.connection.slowStartThreshold).toBe(5 * MSS);
     expect(drill.connection.congestionWindow).toBe(5 * MSS);
+  });
+
+  it('counts SACKs of new octets as duplicates even when each announces another window (RFC 6675 §2)', () => {
+    // The receiver's application reads between segments, so every ACK carries a new window.
+    const drill = tenInFlight({ rackTlp: false })
+      .at(300)
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 1)]), win: 60_000 })
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 2)]), win: 61_000 })
+      .expectNothingSent()
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 3)]), win: 62_000 })
+      .expectSent({ flags: 'A', seq: segmentStart(0), len: MSS, at: 300 });
+    expect(drill.connection.stats).toMatchObject({ timeouts: 0, fastRetransmits: 1 });
+  });
+
+  it('counts no duplicate for a window update that reports nothing new (RFC 5681 §2)', () => {
+    const drill = tenInFlight({ rackTlp: false })
+      .at(300)
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 1)]), win: 60_000 })
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 1)]), win: 61_000 })
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 1)]), win: 62_000 })
+      .peerSends({ ...dupAck(1, [blockOfSegments(1, 1)]), win: 63_000 })
+      .expectNothingSent();
+    expect(drill.connection.stats.fastRetransmits).toBe(0);
   });
 
   it('sends new data in recovery as far as the pipe allows (RFC 6675 §5, NextSeg rule 2)', () => {
