@@ -236,43 +236,44 @@ describe('PacketRingDevice in a lab', () => {
     }
   });
 
-  it('reports an interface that disappears under it as a failure, and the process lives on', async () => {
-    const iface = 'tcpd-ringgone';
-    await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
-    try {
-      await run('ip', ['link', 'set', iface, 'up']);
-      const device = PacketRingDevice.open({ iface, mac: OUR_MAC });
-      const collector = new Collector();
-      device.start(collector);
-      await run('ip', ['link', 'del', iface]);
-      await collector.until(() => collector.failures.length > 0, 3_000);
-      expect(collector.failures[0]?.code).toBe('pcap');
-      expect(collector.failures[0]?.message).toBe(`capture on ${iface} stopped: the interface is gone`);
-      device.send(numberedFrame(PEER_MAC, OUR_MAC, 0));
-      device.flush();
-      device.close();
-    } finally {
-      await run('ip', ['link', 'del', iface]).catch(() => undefined);
-    }
-  });
 });
 
-describe('PacketRingDevice when its link goes down', () => {
-  it('fails with the socket\'s own reason', async () => {
-    const iface = 'tcpd-ringdown';
-    await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
-    try {
-      await run('ip', ['link', 'set', iface, 'up']);
-      const device = PacketRingDevice.open({ iface, mac: OUR_MAC });
-      const collector = new Collector();
-      device.start(collector);
-      await run('ip', ['link', 'set', iface, 'down']);
-      await collector.until(() => collector.failures.length > 0, 3_000);
-      expect(collector.failures[0]?.message).toBe(`capture on ${iface} stopped: Network is down`);
-      device.close();
-    } finally {
-      await run('ip', ['link', 'del', iface]).catch(() => undefined);
-    }
+/**
+ * A device on a veth pair of its own, up, with a collector started; `change`
+ * then does something to the link, and the first failure is returned.
+ */
+async function failureAfter(
+  iface: string,
+  change: (iface: string) => Promise<unknown>,
+): Promise<{ device: PacketRingDevice; failure: IoPcapError | undefined }> {
+  await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
+  try {
+    await run('ip', ['link', 'set', iface, 'up']);
+    const device = PacketRingDevice.open({ iface, mac: OUR_MAC });
+    const collector = new Collector();
+    device.start(collector);
+    await change(iface);
+    await collector.until(() => collector.failures.length > 0, 3_000);
+    return { device, failure: collector.failures[0] };
+  } finally {
+    await run('ip', ['link', 'del', iface]).catch(() => undefined);
+  }
+}
+
+describe('PacketRingDevice when its link fails', () => {
+  it('reports an interface that disappears under it as a failure, and the process lives on', async () => {
+    const { device, failure } = await failureAfter('tcpd-ringgone', (iface) => run('ip', ['link', 'del', iface]));
+    expect(failure?.code).toBe('pcap');
+    expect(failure?.message).toBe('capture on tcpd-ringgone stopped: the interface is gone');
+    device.send(numberedFrame(PEER_MAC, OUR_MAC, 0));
+    device.flush();
+    device.close();
+  });
+
+  it("fails with the socket's own reason when the link goes down", async () => {
+    const { device, failure } = await failureAfter('tcpd-ringdown', (iface) => run('ip', ['link', 'set', iface, 'down']));
+    expect(failure?.message).toBe('capture on tcpd-ringdown stopped: Network is down');
+    device.close();
   });
 });
 
