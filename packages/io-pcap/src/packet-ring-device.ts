@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { IoPcapError } from './errors.js';
 import { emptyCounters, interfaceMtu, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
 import { offloadFailure } from './offload-check.js';
-import { loadPacketRing, type PacketRingAddon, type RingHandle } from './packet-ring-binding.js';
+import { loadPacketRing, type OpenedRings, type PacketRingAddon, type RingHandle } from './packet-ring-binding.js';
 import { openFailure } from './pcap-device.js';
 
 export interface PacketRingDeviceOptions {
@@ -51,8 +51,7 @@ export function slotSizeFor(mtu: number): number {
 }
 
 /** Errors whose socket will not work again: the interface went away or down. */
-const FATAL_SEND_ERRORS = new Set(['E6', 'E19', 'E100']); // ENXIO, ENODEV, ENETDOWN
-const errnoOf = (code: number): string => `E${code}`;
+const FATAL_SEND_ERRNOS = new Set([6, 19, 100]); // ENXIO, ENODEV, ENETDOWN
 
 /**
  * Ethernet frames in and out of one interface through a Linux packet socket
@@ -115,7 +114,7 @@ export class PacketRingDevice implements FrameDevice {
     const slotSize = slotSizeFor(mtu);
     const blockSize = Math.max(BLOCK_SIZE, slotSize);
     const blocks = (bytes: number): number => Math.max(1, Math.ceil(bytes / blockSize));
-    let opened;
+    let opened: OpenedRings;
     try {
       opened = addon.open(
         options.iface,
@@ -172,7 +171,7 @@ export class PacketRingDevice implements FrameDevice {
       return;
     }
     // EAGAIN/ENOBUFS: the frames stay marked and leave with the next flush.
-    if (FATAL_SEND_ERRORS.has(errnoOf(code))) {
+    if (FATAL_SEND_ERRNOS.has(code)) {
       this.counters.sendErrors += queued;
       this.fail(new IoPcapError('pcap', `cannot send on ${this.iface}: ${this.addon.describeError(code)}`));
       return;
