@@ -732,15 +732,36 @@ export class Connection {
     return lostAt !== undefined && lostAt <= this.now;
   }
 
-  /** §6.3: wake up when the first hole not yet retransmitted would count as lost. */
+  /**
+   * §6.3: wake up when the first hole not yet retransmitted would count as
+   * lost, or, in recovery, the first retransmission not yet found lost: a
+   * resend lost at the end of a flight has no later ACK to reveal it.
+   */
   private updateRackTimer(): void {
     this.rackTimerAt = undefined;
     if (!this.rackOn || !this.rack.hasDelivery) return;
+    const reorderWindow = this.rackReorderWindow();
+    const lostAt = (seq: number): number | undefined => {
+      const record = this.sendTimes.find(seq);
+      const at = record === undefined ? undefined : this.rack.lostAt(record, reorderWindow);
+      return at !== undefined && at > this.now ? at : undefined;
+    };
     const hole = this.unsackedFrom(this.inRecovery ? seqMax(this.highRxt, this.sndUna) : this.sndUna);
-    const record = hole === undefined ? undefined : this.sendTimes.find(hole.start);
-    if (record === undefined) return;
-    const lostAt = this.rack.lostAt(record, this.rackReorderWindow());
-    if (lostAt !== undefined && lostAt > this.now) this.rackTimerAt = lostAt;
+    let wakeAt = hole === undefined ? undefined : lostAt(hole.start);
+    if (this.inRecovery) {
+      // Resends leave in order: the first not yet found lost is the first to become so.
+      for (
+        let resent = this.scoreboard.holeFrom(this.sndUna);
+        resent !== undefined && seqLt(resent.start, this.highRxt);
+        resent = this.scoreboard.holeFrom(resent.end)
+      ) {
+        const at = lostAt(resent.start);
+        if (at === undefined) continue;
+        wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
+        break;
+      }
+    }
+    this.rackTimerAt = wakeAt;
   }
 
   /**

@@ -140,6 +140,47 @@ describe('RACK loss detection (RFC 8985 §6)', () => {
   });
 });
 
+describe('RACK timer in recovery (RFC 8985 §6.3)', () => {
+  it('resends a retransmission lost at the end of a flight when its reordering window runs out, not at the RTO', () => {
+    // A first flight shows reordering (segment 2 SACKed before 0 and 1 arrive), so RACK keeps a
+    // reordering window of a quarter of the minimum RTT in recovery too (§6.2 step 4).
+    const drill = flight(10)
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, sack: [blockOfSegments(2, 2)] })
+      .at(301)
+      .peerSends({ flags: 'A', seq: 1, ack: segmentStart(10) });
+    drill.takeAllSent();
+    // The second flight: twelve segments leave at 400 (cwnd is 12), the rest wait. Its first
+    // segment is lost, and so is the retransmission of it.
+    drill.at(400).user.send(24 * MSS);
+    const relative = (seq: number): number => seqDiff(seq, OUR_ISS);
+    const sent: Sent[] = [...drill.takeAllSent()];
+    const second = (i: number): number => segmentStart(10 + i);
+    // The peer SACKs the rest of the flight as it arrives, a round trip after it left.
+    for (let i = 1; i <= 11; i++) {
+      drill.at(499 + i).peerSends({ flags: 'A', seq: 1, ack: second(0), sack: [[second(1), second(i + 1)]] });
+      sent.push(...drill.takeAllSent());
+    }
+    const resends = sent.filter((s) => relative(s.segment.seq) === second(0) && s.at > 400);
+    expect(resends.map((s) => s.at)).toEqual([502]);
+    // New data left during the recovery, after that retransmission.
+    const later = sent.filter((s) => relative(s.segment.seq) >= second(14));
+    expect(Math.min(...later.map((s) => s.at))).toBeGreaterThan(502);
+    expect(later.length).toBeGreaterThan(0);
+    const highest = Math.max(...later.map((s) => relative(s.segment.seq) + s.segment.payload.length));
+    const lastSentAt = Math.max(...later.map((s) => s.at));
+    // Everything else is SACKed 60 ms after the last of it left: RACK's RTT and the minimum RTT
+    // are 60 ms, so the resend counts as lost at 502 + 60 + 15, after this ACK, and no ACK follows.
+    drill.at(lastSentAt + 60).peerSends({ flags: 'A', seq: 1, ack: second(0), sack: [[second(1), highest]] });
+    expect(drill.takeAllSent().filter((s) => relative(s.segment.seq) === second(0))).toEqual([]);
+    // The retransmission timer would fire at 651.
+    drill.at(640);
+    const again = drill.takeAllSent().filter((s) => relative(s.segment.seq) === second(0));
+    expect(again.map((s) => s.at)).toEqual([502 + 60 + 15]);
+    expect(drill.connection.stats.timeouts).toBe(0);
+  });
+});
+
 describe('D-SACK, receiver side (RFC 2883)', () => {
   it('reports a segment received twice in the first SACK block, once', () => {
     established()
