@@ -18,11 +18,15 @@ import {
 import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
 import { decodeIcmp, echoReplyFor } from '../wire/icmp.js';
 import {
+  IPV4_HEADER_LENGTH,
   IpProtocol,
   ipv4HeaderError,
   ipv4PayloadEnd,
   ipv4PayloadStart,
   readIpv4Dst,
+  readIpv4FragmentOffset,
+  readIpv4Identification,
+  readIpv4MoreFragments,
   readIpv4Protocol,
   readIpv4Src,
 } from '../wire/ipv4.js';
@@ -33,6 +37,7 @@ import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
 import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
 import { Fifo } from './fifo.js';
+import { Ipv4Reassembler } from './ipv4-reassembly.js';
 import { ServiceQueue } from './service-queue.js';
 import {
   emptyHostStats,
@@ -105,6 +110,8 @@ export class Host implements NetworkHost {
   /** Memory for delivered bytes, shared by every connection and reused once released. */
   private readonly deliveryChunks = new ChunkPool();
   private readonly arp: ArpResolver;
+  /** IPv4 datagrams that arrived in fragments, until they are whole (RFC 1122 §3.3.2). */
+  private readonly reassembler = new Ipv4Reassembler();
 
   constructor(config: HostConfig) {
     this.mac = config.mac;
@@ -153,6 +160,10 @@ export class Host implements NetworkHost {
 
   nextDeadline(): number | undefined {
     let next = this.arp.nextDeadline();
+    if (this.reassembler.size > 0) {
+      const at = this.reassembler.nextDeadline();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
     for (const entry of this.sockets.values()) {
       const at = entry.connection.nextDeadline();
       if (at !== undefined && (next === undefined || at < next)) next = at;
@@ -251,6 +262,10 @@ export class Host implements NetworkHost {
   advanceTime(now: number): void {
     this.now = now;
     for (const failed of this.arp.advanceTime(now, (frame) => this.queueFrame(frame))) this.unreachable(failed);
+    if (this.reassembler.size > 0) {
+      // RFC 791 §3.2: an incomplete datagram is discarded when its timer runs out (no ICMP is sent).
+      for (let expired = this.reassembler.expire(now); expired > 0; expired--) this.drop('ipv4.reassembly: timeout');
+    }
     for (const entry of [...this.sockets.values()]) {
       const at = entry.connection.nextDeadline();
       if (at !== undefined && at <= now) {
@@ -275,29 +290,64 @@ export class Host implements NetworkHost {
     // Packets above the MTU are what segmentation offload hands a capture; the reason says so.
     const ip = ETHERNET_HEADER_LENGTH;
     const ipError = ipv4HeaderError(frame, ip, frame.length, this.mtu);
-    if (ipError !== undefined) return this.drop(formatDecodeError(ipError));
+    if (ipError !== undefined) {
+      // A fragment is refused last, once the header is known to be sound: unfragmented packets pay nothing for it.
+      if (ipError.field === 'fragment') return this.receiveFragment(frame, ip);
+      return this.drop(formatDecodeError(ipError));
+    }
     const srcIp = readIpv4Src(frame, ip);
     const dstIp = readIpv4Dst(frame, ip);
     if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
     const protocol = readIpv4Protocol(frame, ip);
-    const payloadStart = ipv4PayloadStart(frame, ip);
-    const payloadEnd = ipv4PayloadEnd(frame, ip);
-    if (protocol === IpProtocol.ICMP) {
-      return this.receiveIcmp(srcIp, readEthernetSrc(frame), frame.subarray(payloadStart, payloadEnd));
-    }
+    this.receivePayload(frame, ipv4PayloadStart(frame, ip), ipv4PayloadEnd(frame, ip), protocol, srcIp, dstIp, readEthernetSrc(frame));
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** The payload of a whole datagram at `bytes[start..end)`, received in one frame or reassembled. */
+  private receivePayload(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    protocol: number,
+    srcIp: number,
+    dstIp: number,
+    srcMac: number,
+  ): void {
+    if (protocol === IpProtocol.ICMP) return this.receiveIcmp(srcIp, srcMac, bytes.subarray(start, end));
     if (protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
 
-    const tcp = decodeTcpAt(frame, payloadStart, payloadEnd, srcIp, dstIp);
+    const tcp = decodeTcpAt(bytes, start, end, srcIp, dstIp);
     if (isLeft(tcp)) {
-      if (tcp.left.field === 'checksum' && isPartialTcpChecksum(frame.subarray(payloadStart, payloadEnd), srcIp, dstIp)) {
+      if (tcp.left.field === 'checksum' && isPartialTcpChecksum(bytes.subarray(start, end), srcIp, dstIp)) {
         return this.drop(`tcp.checksum: ${PARTIAL_CHECKSUM_REASON}`);
       }
       return this.drop(formatDecodeError(tcp.left));
     }
-    this.receiveSegment(tcp.right, srcIp, readEthernetSrc(frame));
+    this.receiveSegment(tcp.right, srcIp, srcMac);
   }
 
-  // ------------------------------------------------------------ internals
+  /** A fragment for us goes to the reassembler; a datagram it completes is processed like any other (RFC 791 §3.2). */
+  private receiveFragment(frame: Uint8Array, ip: number): void {
+    const srcIp = readIpv4Src(frame, ip);
+    const dstIp = readIpv4Dst(frame, ip);
+    if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
+    const result = this.reassembler.accept(
+      {
+        src: srcIp,
+        dst: dstIp,
+        protocol: readIpv4Protocol(frame, ip),
+        identification: readIpv4Identification(frame, ip),
+        offset: readIpv4FragmentOffset(frame, ip),
+        moreFragments: readIpv4MoreFragments(frame, ip),
+        payload: frame.subarray(ipv4PayloadStart(frame, ip), ipv4PayloadEnd(frame, ip)),
+      },
+      this.now,
+    );
+    if (result.kind === 'dropped') return this.drop(`ipv4.reassembly: ${result.reason}`);
+    if (result.kind !== 'complete') return;
+    this.receivePayload(result.payload, 0, result.payload.length, result.protocol, srcIp, dstIp, readEthernetSrc(frame));
+  }
 
   private receiveArp(payload: Uint8Array): void {
     const decoded = decodeArp(payload);
@@ -316,6 +366,8 @@ export class Host implements NetworkHost {
     if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
     const message = decoded.right;
     if (message.kind !== 'echo-request') return this.drop('icmp: not an echo request');
+    // A reassembled request can be larger than the link; replies are not fragmented (the frame codecs set DF).
+    if (IPV4_HEADER_LENGTH + payload.length > this.mtu) return this.drop('icmp: echo reply would exceed the MTU');
     this.stats.echoRepliesSent++;
     this.queueFrame(
       encodeIcmpFrame(

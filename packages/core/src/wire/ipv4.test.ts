@@ -67,13 +67,13 @@ describe('IPv4 (RFC 791)', () => {
     expect(decodeIpv4(bytes)).toEqual({ _tag: 'Left', left: { layer: 'ipv4', field: 'checksum', reason: 'mismatch' } });
   });
 
-  it('refuses fragments, saying it does not reassemble', () => {
+  it('refuses fragments, saying the host reassembles them', () => {
     const moreFragments = edited((b) => (b[6]! |= 0x20));
     const laterFragment = edited((b) => (b[7] = 0xb9)); // offset 185 × 8
     for (const bytes of [moreFragments, laterFragment]) {
       const result = decodeIpv4(bytes);
       expect(result).toMatchObject({ _tag: 'Left', left: { layer: 'ipv4', field: 'fragment' } });
-      if (result._tag === 'Left') expect(result.left.reason).toContain('not reassembled');
+      if (result._tag === 'Left') expect(result.left.reason).toContain('reassembled by the host');
     }
   });
 

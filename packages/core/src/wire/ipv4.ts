@@ -41,7 +41,8 @@ const refused = (field: string, reason: string): DecodeError => decodeError('ipv
 /**
  * Why the IPv4 packet at `bytes[start..end)` is refused, or undefined when it
  * is accepted (read it with the functions below). Options are skipped;
- * fragments are refused since this stack does not reassemble. With `mtu`,
+ * fragments are refused with the field `fragment`, after every other check:
+ * the host hands them to its reassembler (stack/ipv4-reassembly.ts). With `mtu`,
  * packets longer than it are refused with the reason that marks segmentation
  * offload (see offload.ts).
  */
@@ -73,7 +74,7 @@ export const ipv4HeaderError = (bytes: Uint8Array, start: number, end: number, m
   if ((flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 || (flagsAndOffset & FRAGMENT_OFFSET_MASK) !== 0) {
     return refused(
       'fragment',
-      `fragments are not reassembled (more-fragments ${(flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 ? 'set' : 'clear'}, offset ${(flagsAndOffset & FRAGMENT_OFFSET_MASK) * 8})`,
+      `a fragment, reassembled by the host and not decoded alone (more-fragments ${(flagsAndOffset & FLAG_MORE_FRAGMENTS) !== 0 ? 'set' : 'clear'}, offset ${(flagsAndOffset & FRAGMENT_OFFSET_MASK) * 8})`,
     );
   }
   return undefined;
@@ -83,14 +84,20 @@ export const ipv4HeaderError = (bytes: Uint8Array, start: number, end: number, m
 export const readIpv4Src = (bytes: Uint8Array, start: number): number => readU32(bytes, start + 12);
 export const readIpv4Dst = (bytes: Uint8Array, start: number): number => readU32(bytes, start + 16);
 export const readIpv4Protocol = (bytes: Uint8Array, start: number): number => bytes[start + 9]!;
+export const readIpv4Identification = (bytes: Uint8Array, start: number): number => readU16(bytes, start + 4);
+export const readIpv4MoreFragments = (bytes: Uint8Array, start: number): boolean =>
+  (readU16(bytes, start + 6) & FLAG_MORE_FRAGMENTS) !== 0;
+/** Where a fragment's payload goes in its datagram, in bytes (RFC 791 §3.1: the field counts 8-byte units). */
+export const readIpv4FragmentOffset = (bytes: Uint8Array, start: number): number =>
+  (readU16(bytes, start + 6) & FRAGMENT_OFFSET_MASK) * 8;
 /** Where the payload begins: after the header and its options. */
 export const ipv4PayloadStart = (bytes: Uint8Array, start: number): number => start + (bytes[start]! & 0x0f) * 4;
 /** Where the payload ends: link padding after it is not part of it. */
 export const ipv4PayloadEnd = (bytes: Uint8Array, start: number): number => start + readU16(bytes, start + 2);
 
 /**
- * Decodes an IPv4 packet. Options are skipped; fragments are refused since
- * this stack does not reassemble. With `mtu`, packets longer than it are
+ * Decodes an IPv4 packet. Options are skipped; fragments are refused (the
+ * host reassembles them first). With `mtu`, packets longer than it are
  * refused with the reason that marks segmentation offload (see offload.ts).
  */
 export const decodeIpv4 = (bytes: Uint8Array, mtu?: number): Either<DecodeError, Ipv4Packet> => {

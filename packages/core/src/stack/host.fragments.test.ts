@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { type FrameAddressing, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
+import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
+import { createHost } from './host.js';
+import type { HostEvent, NetworkHost } from './host-types.js';
+
+const A_IP = 0xc6120001;
+const B_IP = 0xc6120002;
+const A_MAC = 0x020000000001;
+const B_MAC = 0x020000000002;
+const secret = new Uint8Array(16).fill(5);
+const fromA: FrameAddressing = { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 0x1234 };
+
+const hostB = () => createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret, tcp: { msl: 1000 } });
+const framesOf = (host: NetworkHost): Uint8Array[] => {
+  const frames: Uint8Array[] = [];
+  for (let f = host.pollFrame(); f; f = host.pollFrame()) frames.push(new Uint8Array(f));
+  return frames;
+};
+const reassemblyDrops = (host: NetworkHost): string[] => [...host.stats.dropped.keys()].filter((k) => k.startsWith('ipv4.reassembly'));
+
+const syn: TcpSegment = {
+  srcPort: 40000,
+  dstPort: 80,
+  seq: 1000,
+  ack: 0,
+  flags: TcpFlag.SYN,
+  window: 65535,
+  urgent: 0,
+  options: { mss: 1460, windowScale: 7, sackPermitted: true, timestamps: { value: 1, echo: 0 } },
+  payload: new Uint8Array(0),
+};
+
+const echoRequest = (length: number) =>
+  encodeIcmpFrame(fromA, {
+    kind: 'echo-request',
+    identifier: 7,
+    sequence: 1,
+    data: Uint8Array.from({ length }, (_, i) => i % 253),
+  });
+
+describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
+  it('answers a SYN that came in fragments, in reverse order, exactly as the same SYN whole', () => {
+    const whole = hostB();
+    const pieces = hostB();
+    whole.listen(80, 0);
+    pieces.listen(80, 0);
+    const frame = encodeTcpFrame(fromA, syn);
+    const fragments = fragmentFrame(frame, 8);
+    expect(fragments.length).toBe(5); // a 40-byte header with options, 8 bytes a fragment
+    whole.receiveFrame(frame, 10);
+    for (const fragment of [...fragments].reverse()) pieces.receiveFrame(fragment, 10);
+    const answer = framesOf(whole);
+    expect(answer).toHaveLength(1);
+    expect(framesOf(pieces)).toEqual(answer);
+    expect(pieces.stats.dropped).toEqual(whole.stats.dropped);
+  });
+
+  it('carries a connection whose every packet to the server is fragmented', () => {
+    const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const b = hostB();
+    b.listen(80, 0);
+    const received: number[] = [];
+    let fragments = 0;
+    let now = 0;
+    const run = (rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        for (const f of framesOf(a)) {
+          for (const fragment of fragmentFrame(f, 256)) {
+            b.receiveFrame(fragment, now);
+            fragments++;
+          }
+        }
+        for (const f of framesOf(b)) a.receiveFrame(f, now);
+        for (let e: HostEvent | undefined = b.pollEvent(); e; e = b.pollEvent()) {
+          if (e.type !== 'data') continue;
+          received.push(...e.data);
+          b.consume(e.socket, e.data.length, now);
+        }
+        for (let e = a.pollEvent(); e; e = a.pollEvent());
+        now += 1;
+        a.advanceTime(now);
+        b.advanceTime(now);
+      }
+    };
+    const socket = a.connect(B_IP, 80, 0);
+    run(20);
+    expect(a.socketState(socket)).toBe('ESTABLISHED');
+    const data = Uint8Array.from({ length: 50_000 }, (_, i) => (i * 13) % 256);
+    let offset = 0;
+    while (offset < data.length) {
+      offset += a.send(socket, data.subarray(offset), now);
+      run(5);
+    }
+    run(50);
+    expect(Uint8Array.from(received)).toEqual(data);
+    expect(fragments).toBeGreaterThan(data.length / 256);
+    expect(reassemblyDrops(b)).toEqual([]);
+  });
+
+  it('answers an echo request that came in fragments, as the same request whole', () => {
+    const whole = hostB();
+    const pieces = hostB();
+    const frame = echoRequest(1000);
+    whole.receiveFrame(frame, 0);
+    for (const fragment of fragmentFrame(frame, 400)) pieces.receiveFrame(fragment, 0);
+    const reply = framesOf(whole);
+    expect(reply).toHaveLength(1);
+    expect(framesOf(pieces)).toEqual(reply);
+    expect(pieces.stats.echoRepliesSent).toBe(1);
+  });
+
+  it('does not answer a reassembled echo request whose reply would exceed the MTU (replies are not fragmented)', () => {
+    const b = hostB();
+    for (const fragment of fragmentFrame(echoRequest(3000), 1480)) b.receiveFrame(fragment, 0);
+    expect(framesOf(b)).toEqual([]);
+    expect(b.stats.dropped.get('icmp: echo reply would exceed the MTU')).toBe(1);
+  });
+
+  it('discards a datagram with a missing fragment 60 s after its first, through nextDeadline and advanceTime', () => {
+    const b = hostB();
+    const [first, , last] = fragmentFrame(echoRequest(1000), 400);
+    b.receiveFrame(first!, 5_000);
+    b.receiveFrame(last!, 6_000);
+    expect(b.nextDeadline()).toBe(65_000);
+    b.advanceTime(64_999);
+    expect(b.stats.dropped.get('ipv4.reassembly: timeout')).toBeUndefined();
+    b.advanceTime(65_000);
+    expect(b.stats.dropped.get('ipv4.reassembly: timeout')).toBe(1);
+    expect(b.nextDeadline()).toBeUndefined();
+    expect(framesOf(b)).toEqual([]);
+  });
+
+  it('drops a datagram whose fragments overlap with different bytes, and names the reason', () => {
+    const b = hostB();
+    const fragments = fragmentFrame(echoRequest(1000), 400);
+    const forged = new Uint8Array(fragments[1]!);
+    forged[forged.length - 1] = forged[forged.length - 1]! ^ 0xff; // the payload's last byte, outside the header checksum
+    b.receiveFrame(fragments[0]!, 0);
+    b.receiveFrame(fragments[1]!, 0);
+    b.receiveFrame(forged, 0);
+    b.receiveFrame(fragments[2]!, 0);
+    expect(b.stats.dropped.get('ipv4.reassembly: overlap')).toBe(1);
+    expect(framesOf(b)).toEqual([]);
+  });
+
+  it('drops fragments addressed to another host without holding them', () => {
+    const b = hostB();
+    const other = encodeIcmpFrame({ ...fromA, dstIp: 0xc6120009 }, { kind: 'echo-request', identifier: 1, sequence: 1, data: new Uint8Array(100) });
+    for (const fragment of fragmentFrame(other, 48)) b.receiveFrame(fragment, 0);
+    expect(b.stats.dropped.get('ipv4.dst: not our address')).toBe(3);
+    expect(b.nextDeadline()).toBeUndefined();
+  });
+});
