@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
 import { encodeTcpFrame } from '../wire/frame.js';
 import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';
@@ -72,18 +73,22 @@ describe('hostile input', () => {
     );
   });
 
-  it('never throws on well-formed segments with any flags, numbers and options, and keeps a sane state', () => {
+  it('never throws on well-formed segments with any flags, numbers and options, whole or in IPv4 fragments, and keeps a sane state', () => {
+    // A fragment size of 0 sends the segment whole; fragments of one segment arrive in any order, some twice.
+    const fragmenting = fc.record({ chunk: fc.constantFrom(0, 0, 8, 16, 48), order: fc.array(fc.nat(20), { maxLength: 8 }) });
     fc.assert(
-      fc.property(fc.array(fc.tuple(hostileSegment, fc.nat(5_000)), { minLength: 1, maxLength: 25 }), (segments) => {
+      fc.property(fc.array(fc.tuple(hostileSegment, fc.nat(70_000), fragmenting), { minLength: 1, maxLength: 25 }), (segments) => {
         const { a, b, now: start } = establishedPair();
         let now = start;
-        for (const [segment, dt] of segments) {
+        for (const [segment, dt, { chunk, order }] of segments) {
           now += dt;
           const frame = encodeTcpFrame(
-            { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 1 },
+            { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: order.length },
             segment as TcpSegment,
           );
-          b.receiveFrame(frame, now);
+          const fragments = chunk === 0 ? [frame] : fragmentFrame(frame, chunk);
+          const sent = [...order.map((i) => fragments[i % fragments.length]!), ...fragments];
+          for (const fragment of sent) b.receiveFrame(fragment, now);
           b.advanceTime(now);
           for (let f = b.pollFrame(); f; f = b.pollFrame()) a.receiveFrame(f, now);
           for (let e = b.pollEvent(); e; e = b.pollEvent());
