@@ -290,14 +290,12 @@ export class Host implements NetworkHost {
     // Packets above the MTU are what segmentation offload hands a capture; the reason says so.
     const ip = ETHERNET_HEADER_LENGTH;
     const ipError = ipv4HeaderError(frame, ip, frame.length, this.mtu);
-    if (ipError !== undefined) {
-      // A fragment is refused last, once the header is known to be sound: unfragmented packets pay nothing for it.
-      if (ipError.field === 'fragment') return this.receiveFragment(frame, ip);
-      return this.drop(formatDecodeError(ipError));
-    }
+    // A fragment is refused last, once the header is known to be sound: unfragmented packets pay nothing for it.
+    if (ipError !== undefined && ipError.field !== 'fragment') return this.drop(formatDecodeError(ipError));
     const srcIp = readIpv4Src(frame, ip);
     const dstIp = readIpv4Dst(frame, ip);
     if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
+    if (ipError !== undefined) return this.receiveFragment(frame, ip, srcIp, dstIp);
     const protocol = readIpv4Protocol(frame, ip);
     this.receivePayload(frame, ipv4PayloadStart(frame, ip), ipv4PayloadEnd(frame, ip), protocol, srcIp, dstIp, readEthernetSrc(frame));
   }
@@ -328,10 +326,7 @@ export class Host implements NetworkHost {
   }
 
   /** A fragment for us goes to the reassembler; a datagram it completes is processed like any other (RFC 791 §3.2). */
-  private receiveFragment(frame: Uint8Array, ip: number): void {
-    const srcIp = readIpv4Src(frame, ip);
-    const dstIp = readIpv4Dst(frame, ip);
-    if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
+  private receiveFragment(frame: Uint8Array, ip: number, srcIp: number, dstIp: number): void {
     const result = this.reassembler.accept(
       {
         src: srcIp,
