@@ -51,7 +51,8 @@ export function slotSizeFor(mtu: number): number {
 }
 
 /** Errors whose socket will not work again: the interface went away or down. */
-const FATAL_SEND_ERRNOS = new Set([6, 19, 100]); // ENXIO, ENODEV, ENETDOWN
+const ENETDOWN = 100;
+const FATAL_SEND_ERRNOS = new Set([6, 19, ENETDOWN]); // ENXIO, ENODEV, ENETDOWN
 
 /**
  * Ethernet frames in and out of one interface through a Linux packet socket
@@ -201,9 +202,12 @@ export class PacketRingDevice implements FrameDevice {
   private onReadable(status: number): void {
     if (this.closed || this.failed) return;
     if (status < 0) {
-      const why = existsSync(`/sys/class/net/${this.iface}`)
-        ? this.addon.describeError(-status)
-        : 'the interface is gone';
+      // The kernel reports ENETDOWN both when the link goes down and when the interface is being
+      // deleted (its sysfs entry may still be there then): one message covers both, whichever came.
+      const why =
+        -status === ENETDOWN || !existsSync(`/sys/class/net/${this.iface}`)
+          ? 'the interface went down or was removed'
+          : this.addon.describeError(-status);
       this.fail(new IoPcapError('pcap', `capture on ${this.iface} stopped: ${why}`));
       return;
     }
