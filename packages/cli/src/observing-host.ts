@@ -7,6 +7,7 @@
  */
 import {
   observeEvent,
+  type FrameChecks,
   type HostEvent,
   type HostStats,
   type MetricsProvider,
@@ -56,8 +57,8 @@ export class ObservingHost implements NetworkHost {
     return event;
   }
 
-  receiveFrame(frame: Uint8Array, now: number): void {
-    this.inner.receiveFrame(frame, now);
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void {
+    this.inner.receiveFrame(frame, now, checked);
   }
 
   release(data: Uint8Array): void {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { FrameChecks } from '@tcpts/core';
 import type { IoPcapError } from './errors.js';
 
 /** What a device counts; the driver reports it beside the host's statistics. */
@@ -17,8 +18,9 @@ export interface FrameReceiver {
   /**
    * One received frame, in arrival order. It is valid only during the call: the
    * device reads the next frame into the same buffer (the host copies what it keeps).
+   * `checked`: what the device already verified of it (receive checksum offload).
    */
-  frame(bytes: Uint8Array): void;
+  frame(bytes: Uint8Array, checked?: FrameChecks): void;
   /**
    * The frames of one read are all in; the receiver answers them now, so that
    * a burst of segments is acknowledged together. Called once after each burst.

@@ -21,6 +21,16 @@ export interface PacketRingAddon {
   start(handle: RingHandle, onReadable: (status: number) => void): void;
   /** Hands every slot marked SEND_REQUEST to the kernel; returns errno (0 on success). */
   flush(handle: RingHandle): number;
+  /**
+   * Receive checksum offload for a burst: walks the receive slots from `first`
+   * (wrapping) that the kernel has handed over, at most `limit`, and writes each
+   * one's verdict into its header (1 when it holds an unfragmented IPv4 TCP
+   * segment with a right checksum). Returns how many it walked: only those
+   * carry a fresh verdict.
+   */
+  checkBurst(handle: RingHandle, first: number, limit: number): number;
+  /** The verdict `checkBurst` gives one Ethernet frame (for tests). */
+  tcpChecksumOk(frame: Uint8Array): boolean;
   close(handle: RingHandle): void;
   describeError(code: number): string;
 }

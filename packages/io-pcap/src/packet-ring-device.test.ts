@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { encodeTcpFrame, FrameCheck, type FrameChecks, TcpFlag } from '@tcpts/core';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from './addresses.js';
@@ -26,11 +27,14 @@ const isNumbered = (frame: Uint8Array): boolean => frame[12] === 0x88 && frame[1
 /** Collects what a device delivers, copying each frame out of the ring. */
 class Collector implements FrameReceiver {
   readonly frames: Uint8Array[] = [];
+  /** What the device said it checked of each frame. */
+  readonly checks: FrameChecks[] = [];
   bursts = 0;
   readonly failures: IoPcapError[] = [];
 
-  frame(bytes: Uint8Array): void {
+  frame(bytes: Uint8Array, checked: FrameChecks = FrameCheck.none): void {
     this.frames.push(bytes.slice());
+    this.checks.push(checked);
   }
 
   endOfBurst(): void {
@@ -199,6 +203,38 @@ describe('PacketRingDevice in a lab', () => {
     expect(first.frames).toEqual([]);
   });
 
+  it('sums received TCP checksums itself and vouches only for the right ones (receive checksum offload)', async () => {
+    const from = { srcMac: PEER_MAC, dstMac: OUR_MAC, srcIp: 0xc6120f01, dstIp: 0xc6120f02, ttl: 64, identification: 1 };
+    const segment = (seq: number, length: number) =>
+      encodeTcpFrame(from, {
+        srcPort: 80,
+        dstPort: 40_000,
+        seq,
+        ack: 1,
+        flags: TcpFlag.ACK,
+        window: 1000,
+        urgent: 0,
+        options: {},
+        payload: Uint8Array.from({ length }, (_, i) => (seq + i) & 0xff),
+      });
+    const good = Array.from({ length: 40 }, (_, i) => segment(i * 1000, 1 + ((i * 37) % 1460)));
+    const bad = segment(99, 500);
+    bad[100]! ^= 0x40;
+    const frames = [...good.slice(0, 20), bad, arpRequest(PEER_MAC, lab.serverIp, lab.stackIp), ...good.slice(20)];
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    const collector = new Collector();
+    device.start(collector);
+    try {
+      await sendFromPeer(lab, frames);
+      await collector.until(() => collector.frames.length >= frames.length, 5_000);
+      expect(collector.frames.map((f) => Buffer.from(f).toString('hex'))).toEqual(frames.map((f) => Buffer.from(f).toString('hex')));
+      const verified = FrameCheck.tcpChecksum;
+      expect(collector.checks).toEqual([...good.slice(0, 20).map(() => verified), FrameCheck.none, FrameCheck.none, ...good.slice(20).map(() => verified)]);
+    } finally {
+      device.close();
+    }
+  });
+
   it('trusts the kernel on checksums: a partial one from the peer stops it, a wrong one is the host\'s to drop', async () => {
     // A segment whose checksum field holds only the pseudo-header sum, injected raw: the kernel
     // did not leave it to offload, so the device hands it on (the host drops it as corrupt).
@@ -210,6 +246,7 @@ describe('PacketRingDevice in a lab', () => {
       await sendFromPeer(lab, [segment]);
       await collector.until(() => collector.frames.length > 0, 3_000);
       expect([...(collector.frames[0] ?? [])]).toEqual([...segment]);
+      expect(collector.checks[0]).toBe(FrameCheck.none);
       expect(collector.failures).toEqual([]);
 
       // Now the real thing: checksum offload on along the server's path, and its kernel opens a

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { FrameCheck, type FrameChecks } from '@tcpts/core';
 import { IoPcapError } from './errors.js';
 import { emptyCounters, interfaceMtu, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
 import { offloadFailure } from './offload-check.js';
@@ -23,12 +24,13 @@ const LENGTH = 4;
 const SNAP_LENGTH = 8;
 const MAC_OFFSET = 12;
 const PACKET_TYPE = 32 + 10; // sockaddr_ll.sll_pkttype
+/** tp_padding[0]: where the addon's checkBurst leaves its checksum verdict. */
+const VERDICT = 28;
 /** Where a frame to send starts in its transmit slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
 const TX_DATA = 32;
 
 // tp_status bits.
 const TP_STATUS_KERNEL = 0;
-const TP_STATUS_USER = 1;
 const TP_STATUS_CSUMNOTREADY = 8;
 const TP_STATUS_AVAILABLE = 0;
 const TP_STATUS_SEND_REQUEST = 1;
@@ -214,21 +216,28 @@ export class PacketRingDevice implements FrameDevice {
     const { bytes, words, slotSize } = this;
     let received = 0;
     // One lap of the ring at most: what arrives meanwhile wakes us again, after other I/O had its turn.
-    for (let seen = 0; seen < this.rxFrames; seen++) {
-      const slot = this.rxNext * slotSize;
-      const flags = Atomics.load(words, (slot + STATUS) >> 2);
-      if ((flags & TP_STATUS_USER) === 0) break;
-      if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
-        const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
-        const captured = words[(slot + SNAP_LENGTH) >> 2]!;
-        const frame = bytes.subarray(start, start + captured);
-        if (this.addressedToUs(frame)) {
-          received++;
-          if (!this.accept(frame, flags, captured < words[(slot + LENGTH) >> 2]!)) return;
+    for (let left = this.rxFrames; left > 0; ) {
+      // The addon finds the slots the kernel has handed over and sums their TCP checksums in one
+      // call (receive checksum offload); only the slots it walked carry a verdict, so only they are read.
+      const ready = this.addon.checkBurst(this.handle, this.rxNext, left);
+      if (ready === 0) break;
+      left -= ready;
+      for (let i = 0; i < ready; i++) {
+        const slot = this.rxNext * slotSize;
+        if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
+          const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
+          const captured = words[(slot + SNAP_LENGTH) >> 2]!;
+          const frame = bytes.subarray(start, start + captured);
+          if (this.addressedToUs(frame)) {
+            received++;
+            const flags = words[(slot + STATUS) >> 2]!;
+            const checked = bytes[slot + VERDICT] === 1 ? FrameCheck.tcpChecksum : FrameCheck.none;
+            if (!this.accept(frame, flags, captured < words[(slot + LENGTH) >> 2]!, checked)) return;
+          }
         }
+        Atomics.store(words, (slot + STATUS) >> 2, TP_STATUS_KERNEL);
+        this.rxNext = this.rxNext + 1 === this.rxFrames ? 0 : this.rxNext + 1;
       }
-      Atomics.store(words, (slot + STATUS) >> 2, TP_STATUS_KERNEL);
-      this.rxNext = this.rxNext + 1 === this.rxFrames ? 0 : this.rxNext + 1;
     }
     this.counters.framesReceived += received;
     if (received > 0 && !this.closed && !this.failed) this.receiver?.endOfBurst();
@@ -243,14 +252,14 @@ export class PacketRingDevice implements FrameDevice {
   }
 
   /** Hands one frame to the receiver; false when the device stopped on it. */
-  private accept(frame: Uint8Array, flags: number, truncated: boolean): boolean {
+  private accept(frame: Uint8Array, flags: number, truncated: boolean, checked: FrameChecks): boolean {
     const checksumPending = (flags & TP_STATUS_CSUMNOTREADY) !== 0;
     const refused = offloadFailure(frame, this.mtu, this.iface, this.counters, { truncated, checksumPending });
     if (refused !== undefined) {
       this.fail(refused);
       return false;
     }
-    this.receiver?.frame(frame);
+    this.receiver?.frame(frame, checked);
     return !this.closed && !this.failed;
   }
 

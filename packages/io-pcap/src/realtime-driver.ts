@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { InspectionEvent } from 'xstate';
 import {
   createHost,
+  type FrameChecks,
   type HostEvent,
   type HostStats,
   type NetworkHost,
@@ -193,7 +194,7 @@ export class PcapStack {
   static attach(parts: StackParts): PcapStack {
     const stack = new PcapStack(parts);
     parts.device.start({
-      frame: (bytes) => stack.receive(bytes),
+      frame: (bytes, checked) => stack.receive(bytes, checked),
       endOfBurst: () => stack.drain(),
       failure: (error) => stack.fail(error),
     });
@@ -293,10 +294,10 @@ export class PcapStack {
   // ---- input ----
 
   /** A frame in the device's buffer: the host takes it now; answers go out at the end of the burst. */
-  private receive(frame: Uint8Array): void {
+  private receive(frame: Uint8Array, checked: FrameChecks | undefined): void {
     if (this.closed) return;
     try {
-      this.host.receiveFrame(frame, this.clock());
+      this.host.receiveFrame(frame, this.clock(), checked);
     } catch (error) {
       this.fail(internalError(error));
     }

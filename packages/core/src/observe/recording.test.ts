@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { createHost } from '../stack/host.js';
-import type { HostConfig } from '../stack/host-types.js';
+import { FrameCheck, type HostConfig } from '../stack/host-types.js';
 import {
   type Recording,
   type RecordedStep,
@@ -161,6 +161,31 @@ describe('RecordingHost and replayRecording', () => {
     expect(replayRecording(plain, createHost).identical).toBe(false);
   });
 
+  it('records the checks a device made on a frame, only when it made some, and replays them', () => {
+    const hostA = RecordingHost.create(configA(), createHost);
+    const hostB = RecordingHost.create(configB(), createHost);
+    hostB.listen(80, 0);
+    hostA.connect(B_IP, 80, 0);
+    // hostA's ARP request reaches B unchecked, then B's ARP reply and hostA's SYN as a device that summed them would pass them.
+    const arp = hostA.pollFrame()!;
+    hostB.receiveFrame(arp, 1);
+    hostA.receiveFrame(hostB.pollFrame()!, 2, FrameCheck.none);
+    const synFrame = hostA.pollFrame()!;
+    // The SYN's sequence number altered after its checksum: only a host that trusts the device answers it.
+    const altered = synFrame.slice();
+    altered[14 + 20 + 7]! ^= 1;
+    hostB.receiveFrame(altered, 3, FrameCheck.tcpChecksum);
+    expect(hostB.pollFrame()).toBeDefined();
+    const b = hostB.recording();
+    expect(b.steps.filter((s) => s.call === 'receiveFrame').map((s) => s.args.slice(2))).toEqual([[], [FrameCheck.tcpChecksum]]);
+    expect(hostA.recording().steps.filter((s) => s.call === 'receiveFrame').map((s) => s.args.length)).toEqual([2]);
+    expect(replayRecording(parsed(serializeRecording(b)), createHost).identical).toBe(true);
+    // Without the flag the replayed host sums the altered SYN, drops it, and sends nothing.
+    const synStep = b.steps.findIndex((s) => s.call === 'receiveFrame' && s.args.length === 3);
+    const unchecked = withStep(b, synStep, { ...b.steps[synStep]!, args: b.steps[synStep]!.args.slice(0, 2) });
+    expect(replayRecording(unchecked, createHost).firstDifference).toMatchObject({ step: synStep + 1, call: 'pollFrame' });
+  });
+
   it('records and replays what a call threw', () => {
     const host = RecordingHost.create(configA(), createHost);
     expect(() => host.connect(B_IP, 70_000, 0)).toThrow();
@@ -220,6 +245,12 @@ describe('parseRecording', () => {
     );
     expect(parseError(replaceLine(2, '{"call":"receiveFrame","args":["0g",1],"outcome":{"returned":null}}'))).toBe(
       'line 3: args[0]: expected hex bytes',
+    );
+    expect(parseError(replaceLine(2, '{"call":"receiveFrame","args":["00",1,0],"outcome":{"returned":null}}'))).toBe(
+      'line 3: args[2]: expected device checks as a positive integer',
+    );
+    expect(parseError(replaceLine(2, '{"call":"receiveFrame","args":["00",1,"x"],"outcome":{"returned":null}}'))).toBe(
+      'line 3: args[2]: expected device checks as a positive integer',
     );
     expect(parseError(replaceLine(2, '{"call":"pollFrame","args":[],"outcome":{}}'))).toBe(
       'line 3: outcome: expected exactly one of "returned" or "threw"',

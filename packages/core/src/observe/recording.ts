@@ -15,7 +15,7 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
-import type { HostConfig, HostEvent, HostStats, NetworkHost, SendOptions, SocketId } from '../stack/host-types.js';
+import type { FrameChecks, HostConfig, HostEvent, HostStats, NetworkHost, SendOptions, SocketId } from '../stack/host-types.js';
 import { bytesToHex, canonicalJson, hexToBytes, type JsonValue, toJsonData } from './json-data.js';
 
 export const RECORDING_VERSION = 1;
@@ -39,9 +39,12 @@ export type HostCall =
 /**
  * How an argument is written: bytes as a hex string, an optional number as null
  * when absent; `send`'s options as an object, and left out when the call had none
- * (so a recording of plain sends is the same as before the options existed).
+ * (so a recording of plain sends is the same as before the options existed);
+ * `receiveFrame`'s device checks as a number, left out when there were none.
  */
-type ArgumentKind = 'bytes' | 'number' | 'optional-number' | 'trailing-send-options';
+type ArgumentKind = 'bytes' | 'number' | 'optional-number' | 'trailing-send-options' | 'trailing-frame-checks';
+
+const isTrailing = (kind: ArgumentKind): boolean => kind === 'trailing-send-options' || kind === 'trailing-frame-checks';
 
 /** `SendOptions` as recorded: only the fields the call set. */
 export interface RecordedSendOptions {
@@ -52,7 +55,7 @@ export interface RecordedSendOptions {
 export type RecordedArgument = number | string | null | RecordedSendOptions;
 
 const SIGNATURES: { readonly [call in HostCall]: readonly ArgumentKind[] } = {
-  receiveFrame: ['bytes', 'number'],
+  receiveFrame: ['bytes', 'number', 'trailing-frame-checks'],
   advanceTime: ['number'],
   pollFrame: [],
   pollEvent: [],
@@ -178,9 +181,10 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return { version: RECORDING_VERSION, config: this.config, steps: this.steps.slice() };
   }
 
-  receiveFrame(frame: Uint8Array, now: number): void {
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void {
     // The hex copy is taken before the call: the caller may reuse its buffer.
-    this.record('receiveFrame', [bytesToHex(frame), now], () => this.inner.receiveFrame(frame, now));
+    const args = [bytesToHex(frame), now, ...(checked ? [checked] : [])];
+    this.record('receiveFrame', args, () => this.inner.receiveFrame(frame, now, checked));
   }
 
   advanceTime(now: number): void {
@@ -288,7 +292,7 @@ const invoke = (host: NetworkHost, call: HostCall, args: unknown[]): unknown => 
   const bytes = (i: number): Uint8Array => args[i] as Uint8Array;
   switch (call) {
     case 'receiveFrame':
-      return host.receiveFrame(bytes(0), n(1));
+      return args[2] === undefined ? host.receiveFrame(bytes(0), n(1)) : host.receiveFrame(bytes(0), n(1), n(2));
     case 'advanceTime':
       return host.advanceTime(n(0));
     case 'pollFrame':
@@ -477,7 +481,7 @@ const validateStep = (value: unknown): Parsed<RecordedStep> => {
   const signature = SIGNATURES[call as HostCall];
   const args = value['args'];
   if (!Array.isArray(args)) return left('args: expected an array');
-  const required = signature.filter((kind) => kind !== 'trailing-send-options').length;
+  const required = signature.filter((kind) => !isTrailing(kind)).length;
   if (args.length < required || args.length > signature.length) {
     const takes = required === signature.length ? `${required}` : `${required} or ${signature.length}`;
     return left(`args: ${call} takes ${takes}, found ${args.length}`);
@@ -488,6 +492,9 @@ const validateStep = (value: unknown): Parsed<RecordedStep> => {
     if (kind === 'trailing-send-options') {
       const problem = sendOptionsProblem(arg);
       if (problem !== undefined) return left(`args[${i}]: ${problem}`);
+    }
+    if (kind === 'trailing-frame-checks' && !(Number.isInteger(arg) && (arg as number) > 0)) {
+      return left(`args[${i}]: expected device checks as a positive integer`);
     }
     if (kind === 'bytes' && !isHex(arg)) return left(`args[${i}]: expected hex bytes`);
     if (kind === 'number' && !isFiniteNumber(arg)) return left(`args[${i}]: expected a number`);

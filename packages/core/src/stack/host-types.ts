@@ -100,6 +100,24 @@ export interface SendOptions {
   readonly urgent?: boolean;
 }
 
+/**
+ * What the device already verified of a received frame, as a NIC's receive
+ * checksum offload does: the host trusts it instead of checking again (Linux
+ * trusts CHECKSUM_UNNECESSARY the same way). Flags are or-ed together.
+ */
+export const FrameCheck = {
+  none: 0,
+  /**
+   * The frame holds an unfragmented IPv4 TCP segment whose TCP checksum is right
+   * (RFC 9293 §3.1). A device vouches only for frames it has summed; any other
+   * frame comes without the flag and the host checks it itself.
+   */
+  tcpChecksum: 1,
+} as const;
+
+/** A set of `FrameCheck` flags. */
+export type FrameChecks = number;
+
 /** Counters of frames the host did not accept, by reason, and of what it answered. */
 export interface HostStats {
   framesIn: number;
@@ -138,8 +156,11 @@ export class StackError extends Error {
  * Adapters (io-mock, io-pcap) only move frames and read clocks.
  */
 export interface NetworkHost {
-  /** Takes one received frame. The host keeps nothing of `frame`: the caller may reuse the buffer as soon as this returns. */
-  receiveFrame(frame: Uint8Array, now: number): void;
+  /**
+   * Takes one received frame. The host keeps nothing of `frame`: the caller may reuse the buffer as soon as this returns.
+   * `checked` says what the device already verified (`FrameCheck` flags; default none).
+   */
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void;
   /** Runs every timer whose deadline is ≤ now. */
   advanceTime(now: number): void;
   /** Next Ethernet frame to put on the wire, if any. */

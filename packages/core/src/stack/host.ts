@@ -45,6 +45,8 @@ import {
   type HostEvent,
   type HostStats,
   type NetworkHost,
+  FrameCheck,
+  type FrameChecks,
   type SendOptions,
   type SocketId,
   StackError,
@@ -275,7 +277,7 @@ export class Host implements NetworkHost {
     }
   }
 
-  receiveFrame(frame: Uint8Array, now: number): void {
+  receiveFrame(frame: Uint8Array, now: number, checked: FrameChecks = FrameCheck.none): void {
     this.now = now;
     this.stats.framesIn++;
     // Each layer is checked and read in place: no decoded object and no view per layer, per frame.
@@ -297,7 +299,10 @@ export class Host implements NetworkHost {
     if (dstIp !== this.ip) return this.drop('ipv4.dst: not our address');
     if (ipError !== undefined) return this.receiveFragment(frame, ip, srcIp, dstIp);
     const protocol = readIpv4Protocol(frame, ip);
-    this.receivePayload(frame, ipv4PayloadStart(frame, ip), ipv4PayloadEnd(frame, ip), protocol, srcIp, dstIp, readEthernetSrc(frame));
+    const start = ipv4PayloadStart(frame, ip);
+    const end = ipv4PayloadEnd(frame, ip);
+    const checksumChecked = (checked & FrameCheck.tcpChecksum) !== 0;
+    this.receivePayload(frame, start, end, protocol, srcIp, dstIp, readEthernetSrc(frame), checksumChecked);
   }
 
   // ------------------------------------------------------------ internals
@@ -311,11 +316,12 @@ export class Host implements NetworkHost {
     srcIp: number,
     dstIp: number,
     srcMac: number,
+    tcpChecksumChecked = false,
   ): void {
     if (protocol === IpProtocol.ICMP) return this.receiveIcmp(srcIp, srcMac, bytes.subarray(start, end));
     if (protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
 
-    const tcp = decodeTcpAt(bytes, start, end, srcIp, dstIp);
+    const tcp = decodeTcpAt(bytes, start, end, srcIp, dstIp, tcpChecksumChecked);
     if (isLeft(tcp)) {
       if (tcp.left.field === 'checksum' && isPartialTcpChecksum(bytes.subarray(start, end), srcIp, dstIp)) {
         return this.drop(`tcp.checksum: ${PARTIAL_CHECKSUM_REASON}`);

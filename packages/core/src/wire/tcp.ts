@@ -20,18 +20,22 @@ const refuse = (field: string, reason: string): Either<DecodeError, TcpSegment> 
 export const decodeTcp = (bytes: Uint8Array, srcIp: number, dstIp: number): Either<DecodeError, TcpSegment> =>
   decodeTcpAt(bytes, 0, bytes.length, srcIp, dstIp);
 
-/** As `decodeTcp`, for the segment at `bytes[start..end)`: a frame is decoded in place, without a view per layer. */
+/**
+ * As `decodeTcp`, for the segment at `bytes[start..end)`: a frame is decoded in place, without a view per layer.
+ * `checksumVerified`: the device already found the checksum right (receive offload), so it is not summed again.
+ */
 export const decodeTcpAt = (
   bytes: Uint8Array,
   start: number,
   end: number,
   srcIp: number,
   dstIp: number,
+  checksumVerified = false,
 ): Either<DecodeError, TcpSegment> => {
   const length = end - start;
   if (length < TCP_HEADER_LENGTH) return refuse('length', `${length} bytes is shorter than the 20-byte header`);
   // Checked before the header fields: a corrupt field is reported as corruption.
-  if (onesComplementSum(bytes, start, end, pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length)) !== 0xffff) {
+  if (!checksumVerified && onesComplementSum(bytes, start, end, pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length)) !== 0xffff) {
     return isPartialTcpChecksum(bytes.subarray(start, end), srcIp, dstIp)
       ? left(partialChecksumError())
       : refuse('checksum', 'mismatch');
