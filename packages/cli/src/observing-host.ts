@@ -7,6 +7,7 @@
  */
 import {
   observeEvent,
+  pollFrameInto,
   type FrameChecks,
   type HostEvent,
   type HostStats,
@@ -55,6 +56,10 @@ export class ObservingHost implements NetworkHost {
     if (this.kept.length < this.limit) this.kept.push(this.provider ? observeEvent(this.provider, event) : { event });
     else this.overflowed = true;
     return event;
+  }
+
+  pollFrameInto(buffer: Uint8Array, offset = 0): number {
+    return pollFrameInto(this.inner, buffer, offset);
   }
 
   receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void {

@@ -32,12 +32,25 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
+/* struct tpacket2_hdr fields read here. checkBurst's verdict goes in its padding, which is ours while the slot is. */
+#define SLOT_STATUS 0
+#define SLOT_LENGTH 4
+#define SLOT_SNAPLEN 8
+#define SLOT_MAC 12
+#define SLOT_VERDICT 28
+/* Where a frame to send starts in its slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
+#define TX_DATA 32
+
 typedef struct {
   int fd;
   /* The receive ring, for check_burst: where it is and how its slots are laid out. */
   uint8_t* rx_ring;
   uint32_t rx_frame_size;
   uint32_t rx_frame_count;
+  /* The transmit ring, for flush's checksums. */
+  uint8_t* tx_ring;
+  uint32_t tx_frame_size;
+  uint32_t tx_frame_count;
   uv_poll_t poll;
   napi_env env;
   napi_ref on_readable;
@@ -136,6 +149,87 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
+/* ---- checksum offload, both ways ----
+ *
+ * Receiving, the device tells the host which frames carry a correct TCP
+ * checksum, so that the host need not sum them again (as Linux trusts
+ * CHECKSUM_UNNECESSARY from a NIC). A frame that is not an unfragmented
+ * IPv4/TCP datagram, or whose sum is wrong, is simply not vouched for: the host
+ * checks it itself and drops it with its own reason. Sending, the device
+ * finishes the checksums the host left to it (CHECKSUM_PARTIAL). The rules for
+ * the segment's extent are the host's: IPv4 header length and total length as
+ * the header gives them (RFC 791).
+ */
+
+/* Sum of little-endian 16-bit words of [p, p + n), not folded. Byte order does not
+ * matter to a one's complement sum but for one swap at the end (RFC 1071 §2(B)). */
+static uint64_t sum_le_words(const uint8_t* p, size_t n) {
+  uint64_t a = 0, b = 0;
+  /* Each step adds at most 2^34 to an accumulator: no overflow below 2^30 bytes. */
+  for (; n >= 16; p += 16, n -= 16) {
+    uint64_t x, y;
+    memcpy(&x, p, 8);
+    memcpy(&y, p + 8, 8);
+    a += (x & 0xffffffffu) + (x >> 32);
+    b += (y & 0xffffffffu) + (y >> 32);
+  }
+  for (; n >= 2; p += 2, n -= 2) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    a += h;
+  }
+  /* An odd last byte is padded with a zero on the right: the low byte of a little-endian word. */
+  if (n == 1) a += *p;
+  return a + b;
+}
+
+static uint16_t fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)sum;
+}
+
+static uint16_t swap16(uint16_t value) { return (uint16_t)((value << 8) | (value >> 8)); }
+
+/*
+ * The TCP segment of an Ethernet frame holding an unfragmented IPv4 TCP
+ * datagram: its offset in the frame and its length; 0 for any other frame.
+ */
+static int tcp_segment_of(const uint8_t* frame, size_t length, size_t* start, size_t* segment) {
+  if (length < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00) return 0;
+  const uint8_t* ip = frame + 14;
+  size_t header = (size_t)(ip[0] & 0x0f) * 4;
+  size_t total = ((size_t)ip[2] << 8) | ip[3];
+  if ((ip[0] >> 4) != 4 || header < 20 || total < header + 20 || total > length - 14) return 0;
+  if (ip[9] != 6 || (((ip[6] & 0x3f) << 8) | ip[7]) != 0) return 0; /* not TCP, or a fragment (MF or offset) */
+  *start = 14 + header;
+  *segment = total - header;
+  return 1;
+}
+
+/* 1 when `frame` holds an unfragmented IPv4 TCP segment whose checksum is right. */
+static int tcp_checksum_ok(const uint8_t* frame, size_t length) {
+  size_t start, segment;
+  if (!tcp_segment_of(frame, length, &start, &segment)) return 0;
+  const uint8_t* ip = frame + 14;
+  /* Pseudo-header (RFC 9293 §3.1): addresses as they lie in memory, protocol and length swapped into that order. */
+  uint64_t sum = sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
+  sum += sum_le_words(frame + start, segment);
+  return fold(sum) == 0xffff;
+}
+
+/*
+ * Transmit checksum offload: the host left the pseudo-header sum in the TCP
+ * checksum field (CHECKSUM_PARTIAL); summing the segment over it covers the
+ * pseudo-header too, and the complement is the checksum. Other frames are left alone.
+ */
+static void finish_tcp_checksum(uint8_t* frame, size_t length) {
+  size_t start, segment;
+  if (!tcp_segment_of(frame, length, &start, &segment)) return;
+  /* Complement and byte swap commute: the little-endian result is stored as it lies. */
+  uint16_t checksum = (uint16_t)~fold(sum_le_words(frame + start, segment));
+  memcpy(frame + start + 16, &checksum, 2);
+}
+
 static int setsockopt_int(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value);
 }
@@ -230,6 +324,9 @@ static napi_value open_ring(napi_env env, napi_callback_info info) {
   ring->rx_ring = rings;
   ring->rx_frame_size = frame_size;
   ring->rx_frame_count = rx.tp_frame_nr;
+  ring->tx_ring = (uint8_t*)rings + rx_bytes;
+  ring->tx_frame_size = frame_size;
+  ring->tx_frame_count = tx.tp_frame_nr;
   uv_loop_t* loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
   if (uv_poll_init(loop, &ring->poll, fd) != 0) {
@@ -289,79 +386,37 @@ static napi_value start_ring(napi_env env, napi_callback_info info) {
 }
 
 /*
- * flush(handle) -> errno (0 when the kernel took the frames, or had none to take).
- * The kernel sends every slot marked SEND_REQUEST, in ring order.
+ * flush(handle, first, count) -> errno (0 when the kernel took the frames, or had none to take).
+ * First finishes the TCP checksums of the `count` transmit slots from `first`
+ * (transmit checksum offload; 0 for none), then the kernel sends every slot
+ * marked SEND_REQUEST, in ring order.
  */
 static napi_value flush_ring(napi_env env, napi_callback_info info) {
-  ring_t* ring = ring_argument(env, info, NULL, 0);
+  napi_value argv[2];
+  ring_t* ring = ring_argument(env, info, argv, 2);
   if (ring == NULL) return NULL;
+  uint32_t first, count;
+  CHECK(napi_get_value_uint32(env, argv[0], &first));
+  CHECK(napi_get_value_uint32(env, argv[1], &count));
   int error = 0;
   if (ring->closed) error = EBADF;
-  else if (send(ring->fd, NULL, 0, MSG_DONTWAIT) < 0) error = errno;
+  if (error == 0 && first < ring->tx_frame_count) {
+    if (count > ring->tx_frame_count) count = ring->tx_frame_count;
+    for (uint32_t slot = first; count > 0; count--) {
+      uint8_t* header = ring->tx_ring + (size_t)slot * ring->tx_frame_size;
+      uint32_t length;
+      memcpy(&length, header + SLOT_LENGTH, 4);
+      if (TX_DATA + (size_t)length <= ring->tx_frame_size) finish_tcp_checksum(header + TX_DATA, length);
+      slot = slot + 1 == ring->tx_frame_count ? 0 : slot + 1;
+    }
+  }
+  if (error == 0 && send(ring->fd, NULL, 0, MSG_DONTWAIT) < 0) error = errno;
   napi_value result;
   CHECK(napi_create_int32(env, error, &result));
   return result;
 }
 
-/* ---- receive checksum offload ----
- *
- * The device tells the host which frames carry a correct TCP checksum, so that
- * the host need not sum them again (as Linux trusts CHECKSUM_UNNECESSARY from a
- * NIC). A frame that is not an unfragmented IPv4/TCP datagram, or whose sum is
- * wrong, is simply not vouched for: the host checks it itself and drops it
- * with its own reason. The rules for the segment's extent are the host's: IPv4
- * header length and total length as the header gives them (RFC 791).
- */
-
-/* Sum of little-endian 16-bit words of [p, p + n), not folded. Byte order does not
- * matter to a one's complement sum but for one swap at the end (RFC 1071 §2(B)). */
-static uint64_t sum_le_words(const uint8_t* p, size_t n) {
-  uint64_t a = 0, b = 0;
-  /* Each step adds at most 2^34 to an accumulator: no overflow below 2^30 bytes. */
-  for (; n >= 16; p += 16, n -= 16) {
-    uint64_t x, y;
-    memcpy(&x, p, 8);
-    memcpy(&y, p + 8, 8);
-    a += (x & 0xffffffffu) + (x >> 32);
-    b += (y & 0xffffffffu) + (y >> 32);
-  }
-  for (; n >= 2; p += 2, n -= 2) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    a += h;
-  }
-  /* An odd last byte is padded with a zero on the right: the low byte of a little-endian word. */
-  if (n == 1) a += *p;
-  return a + b;
-}
-
-static uint16_t fold(uint64_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
-
-static uint16_t swap16(uint16_t value) { return (uint16_t)((value << 8) | (value >> 8)); }
-
-/* 1 when `frame` is an Ethernet frame holding an unfragmented IPv4 TCP segment whose checksum is right. */
-static int tcp_checksum_ok(const uint8_t* frame, size_t length) {
-  if (length < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00) return 0;
-  const uint8_t* ip = frame + 14;
-  size_t header = (size_t)(ip[0] & 0x0f) * 4;
-  size_t total = ((size_t)ip[2] << 8) | ip[3];
-  if ((ip[0] >> 4) != 4 || header < 20 || total < header + 20 || total > length - 14) return 0;
-  if (ip[9] != 6 || (((ip[6] & 0x3f) << 8) | ip[7]) != 0) return 0; /* not TCP, or a fragment (MF or offset) */
-  size_t segment = total - header;
-  /* Pseudo-header (RFC 9293 §3.1): addresses as they lie in memory, protocol and length swapped into that order. */
-  uint64_t sum = sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
-  sum += sum_le_words(ip + header, segment);
-  return fold(sum) == 0xffff;
-}
-
-/* tpacket2_hdr fields read here; the verdict goes in its padding, which is ours while the slot is. */
-#define SLOT_STATUS 0
-#define SLOT_SNAPLEN 8
-#define SLOT_MAC 12
-#define SLOT_VERDICT 28
+/* ---- the receive ring's checksums ---- */
 
 /*
  * checkBurst(handle, first, limit) -> count
@@ -397,27 +452,41 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* tcpChecksumOk(frame: Uint8Array) -> boolean: the verdict checkBurst gives a frame, for tests. */
-static napi_value tcp_checksum_ok_js(napi_env env, napi_callback_info info) {
+/* The bytes of a call's only argument, a Uint8Array; throws (naming `usage`) and gives NULL otherwise. */
+static uint8_t* bytes_argument(napi_env env, napi_callback_info info, size_t* length, const char* usage) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   bool is_array = false;
-  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, NULL, "tcpChecksumOk(frame: Uint8Array)");
-    return NULL;
-  }
   napi_typedarray_type type;
-  size_t length;
-  void* data;
-  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
-  if (type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "tcpChecksumOk(frame: Uint8Array)");
+  void* data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_typedarray(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_typedarray_info(env, argv[0], &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
+  /* An empty array may have no data at all: give it a harmless address. */
+  static uint8_t empty;
+  return data == NULL ? &empty : data;
+}
+
+/* tcpChecksumOk(frame: Uint8Array) -> boolean: the verdict checkBurst gives a frame, for tests. */
+static napi_value tcp_checksum_ok_js(napi_env env, napi_callback_info info) {
+  size_t length = 0;
+  uint8_t* frame = bytes_argument(env, info, &length, "tcpChecksumOk(frame: Uint8Array)");
+  if (frame == NULL) return NULL;
   napi_value result;
-  CHECK(napi_get_boolean(env, tcp_checksum_ok(data, length), &result));
+  CHECK(napi_get_boolean(env, tcp_checksum_ok(frame, length), &result));
   return result;
+}
+
+/* finishTcpChecksum(frame: Uint8Array): what flush does to a frame in a transmit slot, for tests. */
+static napi_value finish_tcp_checksum_js(napi_env env, napi_callback_info info) {
+  size_t length = 0;
+  uint8_t* frame = bytes_argument(env, info, &length, "finishTcpChecksum(frame: Uint8Array)");
+  if (frame == NULL) return NULL;
+  finish_tcp_checksum(frame, length);
+  return NULL;
 }
 
 /* close(handle): stops watching and closes the socket; the mapping lives on until it is collected. */
@@ -447,6 +516,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"flush", NULL, flush_ring, NULL, NULL, NULL, napi_enumerable, NULL},
       {"checkBurst", NULL, check_burst, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpChecksumOk", NULL, tcp_checksum_ok_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"finishTcpChecksum", NULL, finish_tcp_checksum_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_ring_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"describeError", NULL, describe_error, NULL, NULL, NULL, napi_enumerable, NULL},
   };

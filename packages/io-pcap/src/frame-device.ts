@@ -38,6 +38,20 @@ export interface FrameDevice {
   start(receiver: FrameReceiver): void;
   /** Queues or sends one frame; the device keeps nothing of `frame` after the call. */
   send(frame: Uint8Array): void;
+  /**
+   * Transmit checksum offload: the device finishes the TCP checksum of every
+   * IPv4 TCP frame it sends, so its host leaves only the pseudo-header sum in
+   * them (`HostConfig.transmitChecksumOffload`).
+   */
+  readonly completesTcpChecksums?: boolean;
+  /**
+   * Where the next frame to send can be written in place (the next transmit
+   * slot, room for a frame of the MTU), or undefined when none is free even
+   * after flushing. `commitSlot(length)` sends what was written there; a
+   * device with slots saves the host a frame buffer and the device a copy.
+   */
+  transmitSlot?(): Uint8Array | undefined;
+  commitSlot?(length: number): void;
   /** Sends what `send` queued. The driver calls it after each round of output. */
   flush?(): void;
   close(): void;

@@ -19,8 +19,13 @@ export interface PacketRingAddon {
   open(iface: string, frameSize: number, blockSize: number, rxBlocks: number, txBlocks: number): OpenedRings;
   /** `onReadable(status)` runs when the socket is readable; a negative status is a libuv error. */
   start(handle: RingHandle, onReadable: (status: number) => void): void;
-  /** Hands every slot marked SEND_REQUEST to the kernel; returns errno (0 on success). */
-  flush(handle: RingHandle): number;
+  /**
+   * Finishes the TCP checksums of the `count` transmit slots from `first`
+   * (transmit checksum offload: the host left the pseudo-header sum in them;
+   * 0 for none), then hands every slot marked SEND_REQUEST to the kernel.
+   * Returns errno (0 on success).
+   */
+  flush(handle: RingHandle, first: number, count: number): number;
   /**
    * Receive checksum offload for a burst: walks the receive slots from `first`
    * (wrapping) that the kernel has handed over, at most `limit`, and writes each
@@ -31,6 +36,8 @@ export interface PacketRingAddon {
   checkBurst(handle: RingHandle, first: number, limit: number): number;
   /** The verdict `checkBurst` gives one Ethernet frame (for tests). */
   tcpChecksumOk(frame: Uint8Array): boolean;
+  /** What `flush` does to one frame whose checksum field holds the pseudo-header sum (for tests). */
+  finishTcpChecksum(frame: Uint8Array): void;
   close(handle: RingHandle): void;
   describeError(code: number): string;
 }

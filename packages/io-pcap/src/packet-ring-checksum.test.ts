@@ -1,9 +1,9 @@
-import { encodeTcpFrame, onesComplementSum, pseudoHeaderSum, TcpFlag } from '@tcpts/core';
+import { ArpOperation, encodeArpFrame, encodeTcpFrame, onesComplementSum, pseudoHeaderSum, type TcpChecksumMode, TcpFlag } from '@tcpts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPacketRing } from './packet-ring-binding.js';
 
-// The addon's receive checksum offload, checked against the host's own codecs. It needs no
+// The addon's checksum offload both ways, checked against the host's own codecs. It needs no
 // socket, so it runs as any user.
 const addon = loadPacketRing();
 
@@ -44,7 +44,7 @@ const segmentArbitrary = fc.record({
 
 type SegmentFields = typeof segmentArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
-const encode = (s: SegmentFields): Uint8Array =>
+const encode = (s: SegmentFields, checksumMode: TcpChecksumMode = 'full'): Uint8Array =>
   encodeTcpFrame(addressing(s.srcIp, s.dstIp), {
     srcPort: 8080,
     dstPort: 50_000,
@@ -55,7 +55,7 @@ const encode = (s: SegmentFields): Uint8Array =>
     urgent: 0,
     options: s.mss === undefined ? {} : { mss: s.mss },
     payload: s.payload,
-  });
+  }, checksumMode);
 
 describe('receive checksum offload (packet-ring addon)', () => {
   it('vouches for every well-formed TCP frame the host encodes, whatever its length and alignment', () => {
@@ -111,3 +111,37 @@ describe('receive checksum offload (packet-ring addon)', () => {
     expect(() => addon.tcpChecksumOk([1, 2, 3] as unknown as Uint8Array)).toThrow(TypeError);
   });
 });
+
+describe('transmit checksum offload (packet-ring addon)', () => {
+  it('turns a frame the host left with the pseudo-header sum into the frame with the full checksum', () => {
+    fc.assert(
+      fc.property(segmentArbitrary, fc.integer({ min: 0, max: 7 }), (segment, shift) => {
+        const partial = encode(segment, 'pseudo-header');
+        const placed = new Uint8Array(shift + partial.length);
+        placed.set(partial, shift);
+        const view = placed.subarray(shift);
+        addon.finishTcpChecksum(view);
+        expect(Buffer.from(view).equals(Buffer.from(encode(segment)))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves every frame that is not an unfragmented TCP datagram as it was', () => {
+    const arp = encodeArpFrame(0xffff_ffff_ffff, 0x02_00_00_00_00_01, {
+      operation: ArpOperation.Request,
+      senderMac: 0x02_00_00_00_00_01,
+      senderIp: 0xc612_0101,
+      targetMac: 0,
+      targetIp: 0xc612_0102,
+    });
+    const fragment = encode({ srcIp: 1, dstIp: 2, seq: 3, ack: 4, window: 5, payload: new Uint8Array(40), mss: undefined }, 'pseudo-header');
+    fragment[20] = 0x20; // more fragments
+    for (const frame of [arp, fragment, new Uint8Array(10)]) {
+      const before = frame.slice();
+      addon.finishTcpChecksum(frame);
+      expect(frame).toEqual(before);
+    }
+  });
+});
+

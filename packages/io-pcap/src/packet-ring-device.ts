@@ -16,6 +16,8 @@ export interface PacketRingDeviceOptions {
   receiveRingSize?: number;
   /** Bytes of transmit ring. */
   transmitRingSize?: number;
+  /** Finish the TCP checksums of frames sent (transmit checksum offload, in the addon); default true. */
+  completeTcpChecksums?: boolean;
 }
 
 // struct tpacket2_hdr (linux/if_packet.h), in host byte order; a sockaddr_ll follows it at offset 32.
@@ -70,6 +72,7 @@ const FATAL_SEND_ERRNOS = new Set([6, 19, ENETDOWN]); // ENXIO, ENODEV, ENETDOWN
  */
 export class PacketRingDevice implements FrameDevice {
   readonly counters: DeviceCounters = emptyCounters();
+  readonly completesTcpChecksums: boolean;
   private receiver: FrameReceiver | undefined;
   private readonly bytes: Uint8Array;
   private readonly words: Int32Array;
@@ -78,8 +81,12 @@ export class PacketRingDevice implements FrameDevice {
   private readonly txBase: number;
   private rxNext = 0;
   private txNext = 0;
-  /** Frames written into the transmit ring since the last flush. */
+  /** Frames written into the transmit ring that the kernel has not taken yet. */
   private queued = 0;
+  /** Of those, the last ones, whose TCP checksums the addon has yet to finish (at most every slot). */
+  private unfinished = 0;
+  /** Each transmit slot's frame area, made once: a frame is written in place without a view per frame. */
+  private readonly txSlots: Uint8Array[];
   private failed = false;
   private closed = false;
   private readonly macHigh: number;
@@ -95,12 +102,18 @@ export class PacketRingDevice implements FrameDevice {
     readonly iface: string,
     readonly mtu: number,
     mac: number,
+    completeTcpChecksums: boolean,
   ) {
     this.bytes = new Uint8Array(rings);
     this.words = new Int32Array(rings);
     this.rxFrames = rxFrames;
     this.txFrames = txFrames;
     this.txBase = rxFrames * slotSize;
+    this.completesTcpChecksums = completeTcpChecksums;
+    this.txSlots = Array.from({ length: txFrames }, (_, i) => {
+      const start = this.txBase + i * slotSize + TX_DATA;
+      return this.bytes.subarray(start, start + slotSize - TX_DATA);
+    });
     this.macHigh = Math.floor(mac / 0x1_0000_0000);
     this.macLow = mac % 0x1_0000_0000;
   }
@@ -130,7 +143,8 @@ export class PacketRingDevice implements FrameDevice {
       throw openFailure(options.iface, cause);
     }
     const { handle, rings, rxFrames, txFrames } = opened;
-    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac);
+    const { completeTcpChecksums = true } = options;
+    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac, completeTcpChecksums);
   }
 
   start(receiver: FrameReceiver): void {
@@ -142,33 +156,43 @@ export class PacketRingDevice implements FrameDevice {
 
   send(frame: Uint8Array): void {
     if (this.closed || this.failed) return;
-    const length = frame.length;
-    if (length > this.slotSize - TX_DATA) {
-      this.counters.sendErrors++;
+    const slot = frame.length <= this.slotSize - TX_DATA ? this.transmitSlot() : undefined;
+    if (slot === undefined) {
+      this.counters.sendErrors++; // a lost frame, which TCP repairs
       return;
     }
-    let slot = this.txBase + this.txNext * this.slotSize;
-    if (!this.slotFree(slot)) {
+    slot.set(frame);
+    this.commitSlot(frame.length);
+  }
+
+  transmitSlot(): Uint8Array | undefined {
+    if (this.closed || this.failed) return undefined;
+    if (!this.slotFree(this.txBase + this.txNext * this.slotSize)) {
       // The kernel still holds this slot: let it take what is queued, then look again.
       this.flush();
-      slot = this.txBase + this.txNext * this.slotSize;
-      if (!this.slotFree(slot)) {
-        this.counters.sendErrors++; // a lost frame, which TCP repairs
-        return;
-      }
+      if (!this.slotFree(this.txBase + this.txNext * this.slotSize)) return undefined;
     }
-    this.bytes.set(frame, slot + TX_DATA);
+    return this.txSlots[this.txNext];
+  }
+
+  commitSlot(length: number): void {
+    const slot = this.txBase + this.txNext * this.slotSize;
     this.words[(slot + LENGTH) >> 2] = length;
     Atomics.store(this.words, (slot + STATUS) >> 2, TP_STATUS_SEND_REQUEST);
     this.txNext = this.txNext + 1 === this.txFrames ? 0 : this.txNext + 1;
     this.queued++;
+    this.unfinished++;
   }
 
   flush(): void {
     if (this.queued === 0 || this.closed) return;
     const queued = this.queued;
     this.queued = 0;
-    const code = this.addon.flush(this.handle);
+    // Checksums are finished once, whether or not the kernel takes the frames now.
+    const first = (this.txNext - this.unfinished + this.txFrames) % this.txFrames;
+    const finish = this.completesTcpChecksums ? this.unfinished : 0;
+    this.unfinished = 0;
+    const code = this.addon.flush(this.handle, first, finish);
     if (code === 0) {
       this.counters.framesSent += queued;
       return;

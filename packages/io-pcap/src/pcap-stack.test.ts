@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import type { TcpSocket } from './tcp-socket.js';
 
 const HTTP_PORT = 8080;
 const SILENT_PORT = 8081;
+const UPLOAD_PORT = 8082;
 const FILE_SIZE = 3 * 1024 * 1024 + 123;
 
 /** Counts TCP segments with RST set on the lab link, in both directions. */
@@ -104,6 +107,45 @@ describe.each([
     expect(stats.device.framesReceived).toBeGreaterThan(FILE_SIZE / 1500);
     expect(stats.device.oversized + stats.device.partialChecksums).toBe(0);
     expect(events.some((event) => event.type === 'connected')).toBe(true);
+  });
+
+  it('uploads to a kernel receiver, which checks every checksum we send, byte for byte', async () => {
+    // The kernel verifies TCP checksums itself (offloads are off): a wrong one is a lost segment.
+    const sink = [
+      'import hashlib, socket, sys',
+      's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      `s.bind(('${lab.serverIp}', ${UPLOAD_PORT})); s.listen(1); print('ready', flush=True)`,
+      'c, _ = s.accept(); h = hashlib.sha256(); n = 0',
+      'while True:',
+      '    b = c.recv(1 << 20)',
+      '    if not b: break',
+      '    h.update(b); n += len(b)',
+      "print(n, h.hexdigest(), flush=True)",
+    ].join('\n');
+    const receiver = spawn('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', sink], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let output = '';
+      receiver.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+      const until = async (predicate: () => boolean) => {
+        for (let waited = 0; !predicate(); waited += 20) {
+          if (waited > 20_000) throw new Error(`the receiver said only ${JSON.stringify(output)}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await until(() => output.startsWith('ready\n'));
+      const socket = await stack.connect(lab.serverIp, UPLOAD_PORT, { timeoutMs: 5_000 });
+      const before = stack.stats().device.framesSent;
+      for (let at = 0; at < content.length; at += 100_000) {
+        if (!socket.write(content.subarray(at, at + 100_000))) await once(socket, 'drain');
+      }
+      socket.end();
+      await until(() => output.split('\n').length > 2);
+      expect(output.split('\n')[1]).toBe(`${content.length} ${createHash('sha256').update(content).digest('hex')}`);
+      expect(stack.stats().device.framesSent - before).toBeGreaterThan(FILE_SIZE / 1500);
+      socket.destroy();
+    } finally {
+      receiver.kill();
+    }
   });
 
   it('answers ARP and ping for its address, with its own MAC', async () => {

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { InspectionEvent } from 'xstate';
 import {
   createHost,
+  pollFrameInto,
   type FrameChecks,
   type HostEvent,
   type HostStats,
@@ -157,7 +158,8 @@ export class PcapStack {
       throw new IoPcapError('unreachable', `gateway ${options.gateway} is outside ${options.ip}/${prefixLength}`);
     }
     const deviceOptions = { iface: options.iface, mac, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) };
-    const device = options.capture === 'packet-ring' ? PacketRingDevice.open(deviceOptions) : PcapDevice.open(deviceOptions);
+    const device: FrameDevice =
+      options.capture === 'packet-ring' ? PacketRingDevice.open(deviceOptions) : PcapDevice.open(deviceOptions);
     let host: NetworkHost;
     try {
       const config: HostConfig = {
@@ -167,6 +169,7 @@ export class PcapStack {
         mtu: device.mtu,
         // RFC 6528: the secret only has to be unpredictable to others.
         isnSecret: randomBytes(16),
+        ...(device.completesTcpChecksums === true ? { transmitChecksumOffload: true } : {}),
         ...(gateway === undefined ? {} : { gateway }),
         ...(options.tcp === undefined ? {} : { tcp: options.tcp }),
         ...(options.traceSegments === undefined ? {} : { traceSegments: options.traceSegments }),
@@ -334,9 +337,7 @@ export class PcapStack {
         const deadline = this.host.nextDeadline();
         if (deadline !== undefined && deadline <= now) this.host.advanceTime(now);
         let outputs = 0;
-        for (let frame = this.host.pollFrame(); frame !== undefined; frame = this.host.pollFrame()) {
-          if (this.awaitingPort.length > 0) this.learnLocalPort(frame);
-          this.device.send(frame);
+        while (this.sendOneFrame()) {
           if (++outputs > MAX_OUTPUTS_PER_ROUND) throw new Error(`the host produced over ${MAX_OUTPUTS_PER_ROUND} frames at once`);
         }
         for (let event = this.host.pollEvent(); event !== undefined; event = this.host.pollEvent()) {
@@ -357,6 +358,28 @@ export class PcapStack {
     }
     this.draining = false;
     this.arm();
+  }
+
+  /**
+   * Moves one frame from the host to the device: written straight into a
+   * transmit slot where the device has them, else polled and handed over.
+   * False when the host had nothing to send.
+   */
+  private sendOneFrame(): boolean {
+    const slot = this.device.transmitSlot?.();
+    if (slot !== undefined) {
+      const length = pollFrameInto(this.host, slot);
+      if (length === 0) return false;
+      if (this.awaitingPort.length > 0) this.learnLocalPort(slot.subarray(0, length));
+      this.device.commitSlot!(length);
+      return true;
+    }
+    // No slot free (or none at all): the device counts what it cannot send as lost, which TCP repairs.
+    const frame = this.host.pollFrame();
+    if (frame === undefined) return false;
+    if (this.awaitingPort.length > 0) this.learnLocalPort(frame);
+    this.device.send(frame);
+    return true;
   }
 
   private dispatch(event: HostEvent): void {

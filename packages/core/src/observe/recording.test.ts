@@ -237,6 +237,9 @@ describe('parseRecording', () => {
     expect(parseError(withConfig({ tcp: { mss: 'big' } }))).toBe('line 1: config.tcp.mss: expected a number');
     expect(parseError(withConfig({ tcp: { wobble: 1 } }))).toBe('line 1: config.tcp: unknown field "wobble"');
     expect(parseError(withConfig({ congestion: 'vegas' }))).toContain('line 1: config.congestion');
+    expect(parseError(withConfig({ transmitChecksumOffload: 1 }))).toBe('line 1: config.transmitChecksumOffload: expected a boolean');
+    expect(parsed(replaceLine(0, JSON.stringify({ version: 1, config: { ...headerData.config, transmitChecksumOffload: true } }))).config)
+      .toMatchObject({ transmitChecksumOffload: true });
     expect(parseError(withConfig({ colour: 'red' }))).toBe('line 1: config: unknown field "colour"');
 
     expect(parseError(replaceLine(2, '{"call":"fly","args":[],"outcome":{"returned":null}}'))).toMatch(/^line 3: call: expected one of/);

@@ -15,7 +15,16 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
-import type { FrameChecks, HostConfig, HostEvent, HostStats, NetworkHost, SendOptions, SocketId } from '../stack/host-types.js';
+import {
+  type FrameChecks,
+  type HostConfig,
+  type HostEvent,
+  type HostStats,
+  type NetworkHost,
+  pollFrameInto,
+  type SendOptions,
+  type SocketId,
+} from '../stack/host-types.js';
 import { bytesToHex, canonicalJson, hexToBytes, type JsonValue, toJsonData } from './json-data.js';
 
 export const RECORDING_VERSION = 1;
@@ -110,6 +119,7 @@ export interface RecordedHostConfig {
   readonly ephemeralPortStart?: number;
   readonly tcp?: Partial<TcpConfig>;
   readonly traceSegments?: boolean;
+  readonly transmitChecksumOffload?: boolean;
   readonly congestion?: CongestionAlgorithm;
 }
 
@@ -129,6 +139,7 @@ export const recordHostConfig = (config: HostConfig): RecordedHostConfig => ({
   ...(config.ephemeralPortStart !== undefined ? { ephemeralPortStart: config.ephemeralPortStart } : {}),
   ...(config.tcp !== undefined ? { tcp: { ...config.tcp } } : {}),
   ...(config.traceSegments !== undefined ? { traceSegments: config.traceSegments } : {}),
+  ...(config.transmitChecksumOffload !== undefined ? { transmitChecksumOffload: config.transmitChecksumOffload } : {}),
   ...(config.congestion !== undefined ? { congestion: config.congestion } : {}),
 });
 
@@ -193,6 +204,16 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
 
   pollFrame(): Uint8Array | undefined {
     return this.record('pollFrame', [], () => this.inner.pollFrame());
+  }
+
+  /** Recorded as the `pollFrame` it stands for: the same frame, so a replay polls it the plain way. */
+  pollFrameInto(buffer: Uint8Array, offset = 0): number {
+    let length = 0;
+    this.record('pollFrame', [], () => {
+      length = pollFrameInto(this.inner, buffer, offset);
+      return length === 0 ? undefined : buffer.subarray(offset, offset + length);
+    });
+    return length;
   }
 
   pollEvent(): HostEvent | undefined {
@@ -428,7 +449,19 @@ const validateConfig = (value: unknown): Parsed<RecordedHostConfig> => {
   if (!isRecord(value)) return left('config: missing or not an object');
   const unknownField = checkKeys(
     value,
-    ['mac', 'ip', 'prefixLength', 'gateway', 'mtu', 'isnSecret', 'ephemeralPortStart', 'tcp', 'traceSegments', 'congestion'],
+    [
+      'mac',
+      'ip',
+      'prefixLength',
+      'gateway',
+      'mtu',
+      'isnSecret',
+      'ephemeralPortStart',
+      'tcp',
+      'traceSegments',
+      'transmitChecksumOffload',
+      'congestion',
+    ],
     'config',
   );
   if (unknownField) return left(unknownField);
@@ -439,8 +472,8 @@ const validateConfig = (value: unknown): Parsed<RecordedHostConfig> => {
     if (value[key] !== undefined && !isFiniteNumber(value[key])) return left(`config.${key}: expected a number`);
   }
   if (!isHex(value['isnSecret'])) return left('config.isnSecret: expected a hex string');
-  if (value['traceSegments'] !== undefined && typeof value['traceSegments'] !== 'boolean') {
-    return left('config.traceSegments: expected a boolean');
+  for (const key of ['traceSegments', 'transmitChecksumOffload'] as const) {
+    if (value[key] !== undefined && typeof value[key] !== 'boolean') return left(`config.${key}: expected a boolean`);
   }
   const congestion = value['congestion'];
   if (congestion !== undefined && (typeof congestion !== 'string' || !CONGESTION_ALGORITHMS.includes(congestion))) {

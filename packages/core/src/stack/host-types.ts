@@ -34,6 +34,13 @@ export interface HostConfig {
   readonly tcp?: Partial<TcpConfig>;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */
   readonly traceSegments?: boolean;
+  /**
+   * Transmit checksum offload: the device finishes the TCP checksum of every
+   * IPv4 TCP frame it sends, so the host writes only the pseudo-header sum into
+   * the checksum field (what Linux calls CHECKSUM_PARTIAL) and does not sum the
+   * segment. Default false: frames leave the host complete.
+   */
+  readonly transmitChecksumOffload?: boolean;
   /** Congestion control of new connections; the same as `tcp.congestion`, which it overrides. */
   readonly congestion?: CongestionAlgorithm;
   /** Observes every connection's machine actor: pass the XState inspector's `inspect` here. */
@@ -165,6 +172,13 @@ export interface NetworkHost {
   advanceTime(now: number): void;
   /** Next Ethernet frame to put on the wire, if any. */
   pollFrame(): Uint8Array | undefined;
+  /**
+   * As `pollFrame`, written into `buffer` at `offset` instead (a device's transmit
+   * slot, say): the frame `pollFrame` would have given, and the same state after.
+   * `buffer` needs room for a frame of the MTU from `offset`. Returns its length,
+   * 0 when there is nothing to send.
+   */
+  pollFrameInto?(buffer: Uint8Array, offset?: number): number;
   pollEvent(): HostEvent | undefined;
   /**
    * The application is done with the bytes of a `data` event (all of them, or
@@ -192,3 +206,12 @@ export interface NetworkHost {
   localPort?(socket: SocketId): number | undefined;
   readonly stats: HostStats;
 }
+
+/** `host.pollFrameInto`, or `pollFrame` and one copy for a host without it. */
+export const pollFrameInto = (host: NetworkHost, buffer: Uint8Array, offset = 0): number => {
+  if (host.pollFrameInto !== undefined) return host.pollFrameInto(buffer, offset);
+  const frame = host.pollFrame();
+  if (frame === undefined) return 0;
+  buffer.set(frame, offset);
+  return frame.length;
+};

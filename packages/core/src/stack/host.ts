@@ -15,7 +15,7 @@ import {
   readEthernetDst,
   readEthernetSrc,
 } from '../wire/ethernet.js';
-import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
+import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, encodeTcpFrameInto, type FrameAddressing } from '../wire/frame.js';
 import { decodeIcmp, echoReplyFor } from '../wire/icmp.js';
 import {
   IPV4_HEADER_LENGTH,
@@ -31,7 +31,7 @@ import {
   readIpv4Src,
 } from '../wire/ipv4.js';
 import { isPartialTcpChecksum, PARTIAL_CHECKSUM_REASON } from '../wire/offload.js';
-import { decodeTcpAt } from '../wire/tcp.js';
+import { decodeTcpAt, type TcpChecksumMode } from '../wire/tcp.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
@@ -90,6 +90,8 @@ export class Host implements NetworkHost {
   private readonly tcpConfig: TcpConfig;
   private readonly isnSecret: Uint8Array;
   private readonly traceSegments: boolean;
+  /** How TCP frames leave: complete, or for the device to finish (transmit checksum offload). */
+  private readonly tcpChecksumMode: TcpChecksumMode;
   private readonly inspect: HostConfig['inspect'];
   private now = 0;
   private nextSocketId = 1;
@@ -132,6 +134,7 @@ export class Host implements NetworkHost {
     }
     this.isnSecret = config.isnSecret;
     this.traceSegments = config.traceSegments ?? false;
+    this.tcpChecksumMode = config.transmitChecksumOffload === true ? 'pseudo-header' : 'full';
     this.inspect = config.inspect;
     this.nextEphemeralPort = config.ephemeralPortStart ?? randomizedPortStart(config.isnSecret);
     this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
@@ -149,6 +152,28 @@ export class Host implements NetworkHost {
       const entry = this.dirty.first();
       if (entry === undefined) return undefined;
       this.serviceOne(entry);
+    }
+  }
+
+  pollFrameInto(buffer: Uint8Array, offset = 0): number {
+    if (buffer.length - offset < this.mtu + ETHERNET_HEADER_LENGTH) {
+      throw new StackError('invalid-argument', `pollFrameInto needs room for ${this.mtu + ETHERNET_HEADER_LENGTH} bytes`);
+    }
+    for (;;) {
+      const frame = this.frames.take();
+      if (frame) {
+        this.stats.framesOut++;
+        buffer.set(frame, offset);
+        return frame.length;
+      }
+      const entry = this.dirty.first();
+      if (entry === undefined) return 0;
+      // A segment whose next hop is known is encoded straight into the buffer: no frame of its own.
+      const written = this.serviceOne(entry, buffer, offset);
+      if (written > 0) {
+        this.stats.framesOut++;
+        return written;
+      }
     }
   }
 
@@ -371,10 +396,7 @@ export class Host implements NetworkHost {
     if (IPV4_HEADER_LENGTH + payload.length > this.mtu) return this.drop('icmp: echo reply would exceed the MTU');
     this.stats.echoRepliesSent++;
     this.queueFrame(
-      encodeIcmpFrame(
-        { srcMac: this.mac, dstMac: srcMac, srcIp: this.ip, dstIp: srcIp, ttl: DEFAULT_TTL, identification: this.nextIpId() },
-        echoReplyFor(message),
-      ),
+      encodeIcmpFrame(this.addressingTo(srcMac, srcIp), echoReplyFor(message)),
     );
   }
 
@@ -406,26 +428,35 @@ export class Host implements NetworkHost {
     this.queueFrame(this.tcpFrame(srcMac, srcIp, reset));
   }
 
-  private serviceOne(entry: ConnectionEntry): void {
+  /** Polls one segment of `entry` and sends it (see `transmit`); 0 when it had none. */
+  private serviceOne(entry: ConnectionEntry, into?: Uint8Array, offset = 0): number {
     const segment = entry.connection.pollSegment(this.now);
     if (!segment) {
       this.dirty.delete(entry);
       this.collectEvents(entry);
-      return;
+      return 0;
     }
-    this.transmit(entry, segment);
+    return this.transmit(entry, segment, into, offset);
   }
 
-  private transmit(entry: ConnectionEntry, segment: TcpSegment): void {
+  /**
+   * Sends a segment: written into `into` at `offset` when given (returning its
+   * length), else queued as a frame of its own or held for ARP (returning 0).
+   */
+  private transmit(entry: ConnectionEntry, segment: TcpSegment, into?: Uint8Array, offset = 0): number {
     this.trace(entry, 'out', segment);
     const mac = entry.nextHopMac ?? this.arp.lookup(entry.nextHopIp);
     if (mac === undefined) {
       // Hold the segment until ARP answers; TCP retransmits whatever does not fit.
       this.arp.hold(entry.nextHopIp, entry.remoteIp, segment, this.now, (frame) => this.queueFrame(frame));
-      return;
+      return 0;
     }
     entry.nextHopMac = mac;
+    if (into !== undefined) {
+      return encodeTcpFrameInto(into, offset, this.addressingTo(mac, entry.remoteIp), segment, this.tcpChecksumMode);
+    }
     this.queueFrame(this.tcpFrame(mac, entry.remoteIp, segment));
+    return 0;
   }
 
   private flushResolved(ip: number, mac: number): void {
@@ -445,10 +476,11 @@ export class Host implements NetworkHost {
   }
 
   private tcpFrame(dstMac: number, dstIp: number, segment: TcpSegment): Uint8Array {
-    return encodeTcpFrame(
-      { srcMac: this.mac, dstMac, srcIp: this.ip, dstIp, ttl: DEFAULT_TTL, identification: this.nextIpId() },
-      segment,
-    );
+    return encodeTcpFrame(this.addressingTo(dstMac, dstIp), segment, this.tcpChecksumMode);
+  }
+
+  private addressingTo(dstMac: number, dstIp: number): FrameAddressing {
+    return { srcMac: this.mac, dstMac, srcIp: this.ip, dstIp, ttl: DEFAULT_TTL, identification: this.nextIpId() };
   }
 
   private afterInput(entry: ConnectionEntry): void {

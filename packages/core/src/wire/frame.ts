@@ -3,7 +3,7 @@ import { allocateBytes } from './bytes.js';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.js';
 import { type IcmpMessage, encodeIcmpInto, icmpLength } from './icmp.js';
 import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header } from './ipv4.js';
-import { encodeTcpInto, tcpSegmentLength } from './tcp.js';
+import { encodeTcpInto, type TcpChecksumMode, tcpSegmentLength } from './tcp.js';
 import type { TcpSegment } from './tcp-types.js';
 
 /**
@@ -63,15 +63,16 @@ export const encodeTcpFrameInto = (
   offset: number,
   addressing: FrameAddressing,
   segment: TcpSegment,
+  checksumMode: TcpChecksumMode = 'full',
 ): number => {
-  const tcpLength = encodeTcpInto(buffer, offset + TRANSPORT_OFFSET, segment, addressing.srcIp, addressing.dstIp);
+  const tcpLength = encodeTcpInto(buffer, offset + TRANSPORT_OFFSET, segment, addressing.srcIp, addressing.dstIp, checksumMode);
   writeHeaders(buffer, offset, addressing, IpProtocol.TCP, tcpLength);
   return TRANSPORT_OFFSET + tcpLength;
 };
 
-export const encodeTcpFrame = (addressing: FrameAddressing, segment: TcpSegment): Uint8Array => {
+export const encodeTcpFrame = (addressing: FrameAddressing, segment: TcpSegment, checksumMode: TcpChecksumMode = 'full'): Uint8Array => {
   const buffer = allocateBytes(tcpFrameLength(segment));
-  encodeTcpFrameInto(buffer, 0, addressing, segment);
+  encodeTcpFrameInto(buffer, 0, addressing, segment, checksumMode);
   return buffer;
 };
 

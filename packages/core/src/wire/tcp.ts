@@ -73,6 +73,13 @@ export const tcpHeaderLength = (segment: TcpSegment): number => TCP_HEADER_LENGT
 export const tcpSegmentLength = (segment: TcpSegment): number => tcpHeaderLength(segment) + segment.payload.length;
 
 /**
+ * What goes in the checksum field: the checksum, or (`pseudo-header`) only the
+ * folded pseudo-header sum, for a device that sums the segment itself and
+ * stores the complement (transmit checksum offload, Linux's CHECKSUM_PARTIAL).
+ */
+export type TcpChecksumMode = 'full' | 'pseudo-header';
+
+/**
  * Writes `segment` at `offset` in `buffer` (which must have
  * `tcpSegmentLength(segment)` bytes free there), checksum included, with one
  * copy of the payload. Returns the bytes written.
@@ -83,6 +90,7 @@ export const encodeTcpInto = (
   segment: TcpSegment,
   srcIp: number,
   dstIp: number,
+  checksumMode: TcpChecksumMode = 'full',
 ): number => {
   const headerLength = TCP_HEADER_LENGTH + writeTcpOptions(buffer, offset + TCP_HEADER_LENGTH, segment.options);
   const length = headerLength + segment.payload.length;
@@ -96,7 +104,8 @@ export const encodeTcpInto = (
   writeU16(buffer, offset + CHECKSUM_OFFSET, 0);
   writeU16(buffer, offset + 18, segment.urgent);
   buffer.set(segment.payload, offset + headerLength);
-  const checksum = internetChecksum(buffer, offset, offset + length, pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length));
+  const pseudoHeader = pseudoHeaderSum(srcIp, dstIp, TCP_PROTOCOL, length);
+  const checksum = checksumMode === 'full' ? internetChecksum(buffer, offset, offset + length, pseudoHeader) : pseudoHeader;
   writeU16(buffer, offset + CHECKSUM_OFFSET, checksum);
   return length;
 };
