@@ -2,8 +2,10 @@
  * `pnpm bench:net`: our stack against the Linux kernel's TCP on a veth pair, in
  * the same run and over the same path. Downloads (kernel sender, our receiver)
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
- * server's output; an upload (our sender, kernel receiver) of 100 MB. Prints
- * MB/s of both stacks and the ratio. Needs root: it builds its own namespaces.
+ * server's output; an upload (our sender, kernel receiver) of 100 MB. Each
+ * row runs three times (TCPTS_BENCH_RUNS), dirty pages written out before
+ * every timed transfer, and prints medians of MB/s and of the runs' ratios
+ * with their range. Needs root: it builds its own namespaces.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -151,9 +153,40 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number[]; kernel
   }
 }
 
+/**
+ * Writes every dirty page out before the next transfer is timed: otherwise the
+ * writeback of the files just written (the served ones, the last download)
+ * runs during the next measurement and burdens whichever stack comes next.
+ */
+const settle = (): Promise<unknown> => run(['sync']);
+
+/** Runs of each transfer: this machine varies by a third from run to run, the kernel more. */
+const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 3) || 3);
+
+/** One run of a row: ours through each capture, then the kernel, over the same path. */
+interface Sample {
+  readonly ours: readonly number[];
+  readonly kernel: number;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
 const fmt = (n: number) => n.toFixed(1).padStart(7);
-const row = (label: string, ours: readonly number[], kernel: number, note = ''): string =>
-  `${label} ${ours.map(fmt).join('  ')}  ${fmt(kernel)}    ${ours.map((o) => (o / kernel).toFixed(2).padStart(5)).join('  ')}${note}`;
+
+/** Medians of the runs, and each capture's ratio to the kernel: the median of the runs' ratios, with their range. */
+const row = (label: string, samples: readonly Sample[], note = ''): string => {
+  const ours = CAPTURES.map((_, c) => median(samples.map((s) => s.ours[c]!)));
+  const ratios = CAPTURES.map((_, c) => {
+    const each = samples.map((s) => s.ours[c]! / s.kernel);
+    const range = samples.length > 1 ? ` (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})` : '';
+    return `${median(each).toFixed(2)}${range}`.padEnd(17);
+  });
+  return `${label} ${ours.map(fmt).join('  ')}  ${fmt(median(samples.map((s) => s.kernel)))}    ${ratios.join(' ')}${note}`;
+};
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -170,32 +203,40 @@ async function main(): Promise<void> {
     await writeFile(join(dir, '10.bin'), randomBytes(10 * MB));
     await writeFile(join(dir, '100.bin'), Buffer.concat(Array.from({ length: 10 }, () => randomBytes(10 * MB))));
     const server = await lab.startHttpServer(dir, HTTP_PORT);
+    console.log(`MB/s, medians of ${RUNS} runs (TCPTS_BENCH_RUNS); ratios: median of the runs' ratios (range)`);
     console.log('                         ours MB/s          kernel   ratio to kernel');
-    console.log('                       libpcap  packet-ring  MB/s   libpcap  packet-ring');
+    console.log('                       libpcap  packet-ring  MB/s   libpcap            packet-ring');
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
       for (const size of [10, 100]) {
         const url = `http://${lab.serverIp}:${HTTP_PORT}/${size}.bin`;
         const out = join(dir, `got-${size}.bin`);
         const expected = await sha256File(join(dir, `${size}.bin`));
-        const ours: number[] = [];
+        const samples: Sample[] = [];
         let intact = true;
-        for (const capture of CAPTURES) {
-          ours.push(await oursDownload(lab, url, out, capture));
-          intact &&= (await sha256File(out)) === expected;
-          await rm(out, { force: true });
+        for (let run = 0; run < RUNS; run++) {
+          const ours: number[] = [];
+          for (const capture of CAPTURES) {
+            await settle();
+            ours.push(await oursDownload(lab, url, out, capture));
+            intact &&= (await sha256File(out)) === expected;
+            await rm(out, { force: true });
+          }
+          const kernelOut = join(dir, `kernel-${size}.bin`);
+          await settle();
+          const kernel = await kernelDownload(lab, url, kernelOut);
+          await rm(kernelOut, { force: true });
+          samples.push({ ours, kernel });
         }
-        const kernelOut = join(dir, `kernel-${size}.bin`);
-        const kernel = await kernelDownload(lab, url, kernelOut);
-        await rm(kernelOut, { force: true });
-        console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, ours, kernel, intact ? '' : '  BYTES DIFFER'));
+        console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
       }
     }
     await (server as { stop(): Promise<void> }).stop();
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
-      const up = await upload(lab, 100 * MB);
-      console.log(row(`upload   100 MB, ${loss}% loss`, up.ours, up.kernel));
+      const samples: Sample[] = [];
+      for (let run = 0; run < RUNS; run++) samples.push(await upload(lab, 100 * MB));
+      console.log(row(`upload   100 MB, ${loss}% loss`, samples));
     }
     await setLoss(lab, 0);
   } finally {
