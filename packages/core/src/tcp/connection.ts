@@ -619,13 +619,20 @@ export class Connection {
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
     }
+    const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
+    this.echoedTimestamp = echo !== undefined && echo !== 0 ? echo : undefined;
+    if (newlyAcked === 0 && this.flightSize === 0 && seg.options.sack === undefined) {
+      // The ACKs of a peer that sends while we only receive: nothing of ours is in flight, so there
+      // is no transmission to deliver, find lost or probe (RFC 8985 §6 acts on sent data) and no
+      // duplicate to count (RFC 5681 §2); RACK's timers were settled by the ACK that emptied the flight.
+      this.updatePersistTimer();
+      return true;
+    }
     const newlyHeld = this.rackOn ? this.newlyHeld : undefined;
     // Emptied only when it holds something: setting an array's length is a call into the runtime.
     if (newlyHeld !== undefined && newlyHeld.length > 0) newlyHeld.length = 0;
     const newlySacked = this.recordSack(seg, newlyHeld);
     if (newlyHeld !== undefined) this.rackOnAck(ack, newlyHeld, seg);
-    const echo = this.timestampsOn ? seg.options.timestamps?.echo : undefined;
-    this.echoedTimestamp = echo !== undefined && echo !== 0 ? echo : undefined;
     if (newlyAcked > 0) {
       this.onNewAck(ack, newlyAcked);
     } else if (
