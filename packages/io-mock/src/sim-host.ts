@@ -25,6 +25,8 @@ export class SimHost implements LinkEndpoint {
     readonly mac: number,
     readonly name: string,
     private readonly context: SimContext,
+    /** Its device finishes and checks TCP checksums (see `Simulation.addHost`). */
+    readonly checksumOffload = false,
   ) {}
 
   /** Active open (RFC 9293 §3.10.1); writes wait until the connection is established. */

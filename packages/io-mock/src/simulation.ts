@@ -1,4 +1,4 @@
-import type { NetworkHost } from '@tcpts/core';
+import { finishTcpChecksum, FrameCheck, type NetworkHost, pollFrameInto, tcpChecksumVerifies } from '@tcpts/core';
 import { VirtualClock } from './clock.js';
 import { formatMac } from './ethernet.js';
 import type { ChannelStats, LinkFaults } from './faults.js';
@@ -82,6 +82,8 @@ export class Simulation implements SimContext {
   private instant = Number.NaN;
   private stepsThisInstant = 0;
   private deviceBuffer = new Uint8Array(DEVICE_BUFFER_SIZE);
+  /** Where a host with checksum offload writes its frames: room for any IPv4 datagram. */
+  private readonly transmitBuffer = new Uint8Array(14 + 65535);
 
   constructor(options: SimulationOptions) {
     this.seed = normalizeSeed(options.seed);
@@ -109,11 +111,17 @@ export class Simulation implements SimContext {
     return this.totalSteps;
   }
 
-  /** Attaches a host with this MAC (it should be the host's own `HostConfig.mac`). */
-  addHost(host: NetworkHost, mac: number, options: { readonly name?: string } = {}): SimHost {
+  /**
+   * Attaches a host with this MAC (it should be the host's own `HostConfig.mac`).
+   * With `checksumOffload` its device does what the packet-ring device does: it
+   * has the host write each frame in place, finishes the TCP checksums the host
+   * left to it (configure the host with `transmitChecksumOffload`), and vouches
+   * for the received frames whose TCP checksum it found right.
+   */
+  addHost(host: NetworkHost, mac: number, options: { readonly name?: string; readonly checksumOffload?: boolean } = {}): SimHost {
     const name = options.name ?? `host${this.hosts.length + 1}`;
     if (this.hosts.some((existing) => existing.name === name)) throw new RangeError(`host name ${name} is taken`);
-    const simHost = new SimHost(host, mac, name, this);
+    const simHost = new SimHost(host, mac, name, this, options.checksumOffload ?? false);
     this.link.attach(simHost);
     this.hosts.push(simHost);
     return simHost;
@@ -197,7 +205,8 @@ export class Simulation implements SimContext {
     if (frame.length > this.deviceBuffer.length) this.deviceBuffer = new Uint8Array(frame.length);
     const view = this.deviceBuffer.subarray(0, frame.length);
     view.set(frame);
-    to.host.receiveFrame(view, now);
+    const checked = to.checksumOffload && tcpChecksumVerifies(view) ? FrameCheck.tcpChecksum : FrameCheck.none;
+    to.host.receiveFrame(view, now, checked);
     view.fill(SCRIBBLE);
   }
 
@@ -326,6 +335,21 @@ export class Simulation implements SimContext {
     throw new Error(`hosts kept waking each other for ${MAX_DRAIN_PASSES} drain passes at ${this.now} ms`);
   }
 
+  /**
+   * The host's next frame as its device sends it. A device with checksum offload
+   * has the host write it into one transmit buffer, scribbled over after each
+   * frame, and finishes its TCP checksum there; the link gets a copy.
+   */
+  private takeFrame(simHost: SimHost): Uint8Array | undefined {
+    if (!simHost.checksumOffload) return simHost.host.pollFrame();
+    const length = pollFrameInto(simHost.host, this.transmitBuffer);
+    if (length === 0) return undefined;
+    finishTcpChecksum(this.transmitBuffer.subarray(0, length));
+    const frame = this.transmitBuffer.slice(0, length);
+    this.transmitBuffer.fill(SCRIBBLE, 0, length);
+    return frame;
+  }
+
   private drain(simHost: SimHost): boolean {
     const host = simHost.host;
     const now = this.now;
@@ -338,7 +362,7 @@ export class Simulation implements SimContext {
     };
     for (;;) {
       let progressed = false;
-      for (let frame = host.pollFrame(); frame !== undefined; frame = host.pollFrame()) {
+      for (let frame = this.takeFrame(simHost); frame !== undefined; frame = this.takeFrame(simHost)) {
         countOutput();
         simHost.framesSent++;
         this.link.transmit(simHost, frame, now);

@@ -8,11 +8,15 @@ import { type Ipv4Packet, decodeIpv4 } from './ipv4.js';
 import {
   PARTIAL_CHECKSUM_REASON,
   exceedsMtu,
+  finishTcpChecksum,
   hasPartialTcpChecksum,
   isPartialTcpChecksum,
   offloadAdvice,
   offloadSymptomOf,
+  tcpChecksumVerifies,
+  tcpSegmentBounds,
 } from './offload.js';
+import { encodeTcpFrame } from './frame.js';
 import { pseudoHeaderSum } from './checksum.js';
 import { decodeTcp, encodeTcp } from './tcp.js';
 
@@ -90,5 +94,52 @@ describe('offload symptoms', () => {
     expect(offloadSymptomOf(decodeError('ipv4', 'totalLength', '70 exceeds the 60 bytes received'))).toBeUndefined();
     expect(offloadAdvice('veth0')).toBe('turn off offloads with `ethtool -K veth0 tso off gso off gro off tx off rx off`');
     expect(exceedsMtu(new Uint8Array(3), 0)).toBe(false);
+  });
+});
+
+describe('what an offloading device does (tcpChecksumVerifies, finishTcpChecksum)', () => {
+  const from = { srcMac: 0x020000000001, dstMac: 0x020000000002, srcIp: 0xc6120001, dstIp: 0xc6120002, ttl: 64, identification: 9 };
+
+  it('vouches for a sound TCP frame and for nothing once any byte of its datagram changed (property)', () => {
+    fc.assert(
+      fc.property(tcpSegment(1460), fc.nat(), fc.integer({ min: 1, max: 255 }), (segment, where, flip) => {
+        const frame = encodeTcpFrame(from, segment);
+        expect(tcpChecksumVerifies(frame)).toBe(true);
+        const corrupted = frame.slice();
+        // A change in the IPv4 header or the segment (the MACs and EtherType are the Ethernet layer's).
+        const offset = 14 + (where % (frame.length - 14));
+        corrupted[offset]! ^= flip;
+        // Only a change the sums cannot see (IPv4 fields outside the pseudo-header, TTL, identification…) may pass.
+        if (tcpChecksumVerifies(corrupted)) {
+          expect(tcpSegmentBounds(corrupted)).toEqual(tcpSegmentBounds(frame));
+          expect(offset < 34 && ![26, 27, 28, 29, 30, 31, 32, 33].includes(offset)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('finishes the checksum a host left to it, giving the frame the host would have sent whole (property)', () => {
+    fc.assert(
+      fc.property(tcpSegment(1460), (segment) => {
+        const partial = encodeTcpFrame(from, segment, 'pseudo-header');
+        finishTcpChecksum(partial);
+        expect(partial).toEqual(encodeTcpFrame(from, segment));
+      }),
+    );
+  });
+
+  it('leaves fragments and other protocols alone, and vouches for none of them', () => {
+    const frame = encodeTcpFrame(from, { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: 0x10, window: 5, urgent: 0, options: {}, payload: new Uint8Array(40) }, 'pseudo-header');
+    const fragment = frame.slice();
+    fragment[20] = 0x20; // more fragments
+    const udp = frame.slice();
+    udp[23] = 17;
+    for (const other of [fragment, udp, frame.subarray(0, 40)]) {
+      const before = other.slice();
+      finishTcpChecksum(other);
+      expect(other).toEqual(before);
+      expect(tcpChecksumVerifies(other)).toBe(false);
+      expect(tcpSegmentBounds(other)).toBeUndefined();
+    }
   });
 });

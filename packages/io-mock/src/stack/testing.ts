@@ -116,6 +116,11 @@ export interface PairOptions {
    * loss budget is spent on TCP rather than on ARP's three attempts.
    */
   readonly knownNeighbours?: boolean;
+  /**
+   * Both devices offload TCP checksums as the packet ring does: the hosts leave
+   * them to the device when sending and trust its verdict when receiving.
+   */
+  readonly checksumOffload?: boolean;
 }
 
 export interface StackPair {
@@ -143,6 +148,7 @@ const hostConfig = (mac: number, ip: number, options: PairOptions, tcp: Partial<
   // From the simulation seed, so a run replays with its initial sequence numbers.
   isnSecret: sim.randomBytes(`isn-${mac}`, 16),
   ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+  ...(options.checksumOffload === true ? { transmitChecksumOffload: true } : {}),
   tcp: { ...options.tcp, ...tcp },
 });
 
@@ -156,8 +162,9 @@ export const createPair = (options: PairOptions): StackPair => {
   });
   const hostA = createHost(hostConfig(MAC_A, IP_A, options, options.tcpA, sim));
   const hostB = createHost(hostConfig(MAC_B, IP_B, options, options.tcpB, sim));
-  const a = sim.addHost(hostA, MAC_A, { name: 'a' });
-  const b = sim.addHost(hostB, MAC_B, { name: 'b' });
+  const checksumOffload = options.checksumOffload === true;
+  const a = sim.addHost(hostA, MAC_A, { name: 'a', checksumOffload });
+  const b = sim.addHost(hostB, MAC_B, { name: 'b', checksumOffload });
   if (options.knownNeighbours === true) {
     hostA.receiveFrame(arpRequestFrame({ mac: MAC_B, ip: IP_B }, IP_A), sim.now);
     hostB.receiveFrame(arpRequestFrame({ mac: MAC_A, ip: IP_A }, IP_B), sim.now);

@@ -38,6 +38,8 @@ interface TransferCase {
   readonly faults: FaultMix;
   readonly closing: Closing;
   readonly seed: number;
+  /** Both devices offload TCP checksums, as the packet ring does (the host trusts and leaves them). */
+  readonly checksumOffload?: boolean;
 }
 
 const toLinkFaults = (mix: FaultMix): LinkFaults => ({
@@ -68,6 +70,7 @@ const runTransfer = (transferCase: TransferCase): void => {
     // more SYN attempts keep that legitimate give-up (§3.8.3 R2) out of the property.
     tcp: { msl: MSL, maxSynRetransmissions: 12 },
     knownNeighbours: true,
+    checksumOffload: transferCase.checksumOffload === true,
   });
   const payloadAtoB = patternBytes(transferCase.bytesAtoB, transferCase.seed);
   const payloadBtoA = patternBytes(transferCase.bytesBtoA, transferCase.seed + 1);
@@ -165,11 +168,12 @@ const transferCase: fc.Arbitrary<TransferCase> = fc.record({
   faults: faultMix,
   closing: fc.constantFrom<Closing>('a-first', 'b-first', 'both'),
   seed: fc.integer({ min: 0, max: 0x7fff_ffff }),
+  checksumOffload: fc.boolean(),
 });
 
 
 describe('transfer over a faulty link', () => {
-  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults and seed', () => {
+  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, seed and checksum offload', () => {
     fc.assert(
       fc.property(transferCase, (c) => {
         runTransfer(c);
@@ -186,6 +190,8 @@ describe('transfer over a faulty link', () => {
       runTransfer({ bytesAtoB: 0, bytesBtoA: 0, faults: none, closing, seed: 1 });
       runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: worst, closing, seed: 2 });
     }
+    // Corrupted frames reach devices that check checksums themselves: they must vouch for none of them.
+    runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: worst, closing: 'both', seed: 3, checksumOffload: true });
   });
 
   it('fails loudly, naming the case and the seed, with a readable trace, when the link loses everything', () => {
