@@ -364,6 +364,18 @@ static ring_t* ring_argument(napi_env env, napi_callback_info info, napi_value* 
   return data;
 }
 
+/* The ring of a call (handle, a, b) with two unsigned 32-bit arguments; throws and gives NULL otherwise. */
+static ring_t* ring_and_two_numbers(napi_env env, napi_callback_info info, uint32_t* a, uint32_t* b) {
+  napi_value argv[2];
+  ring_t* ring = ring_argument(env, info, argv, 2);
+  if (ring == NULL) return NULL;
+  if (napi_get_value_uint32(env, argv[0], a) != napi_ok || napi_get_value_uint32(env, argv[1], b) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected two unsigned integers after the handle");
+    return NULL;
+  }
+  return ring;
+}
+
 /* start(handle, onReadable): calls onReadable(status) whenever the socket is readable (status < 0: an error). */
 static napi_value start_ring(napi_env env, napi_callback_info info) {
   napi_value on_readable;
@@ -392,12 +404,9 @@ static napi_value start_ring(napi_env env, napi_callback_info info) {
  * marked SEND_REQUEST, in ring order.
  */
 static napi_value flush_ring(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  ring_t* ring = ring_argument(env, info, argv, 2);
-  if (ring == NULL) return NULL;
   uint32_t first, count;
-  CHECK(napi_get_value_uint32(env, argv[0], &first));
-  CHECK(napi_get_value_uint32(env, argv[1], &count));
+  ring_t* ring = ring_and_two_numbers(env, info, &first, &count);
+  if (ring == NULL) return NULL;
   int error = 0;
   if (ring->closed) error = EBADF;
   if (error == 0 && first < ring->tx_frame_count) {
@@ -425,12 +434,9 @@ static napi_value flush_ring(napi_env env, napi_callback_info info) {
  * right) into its header. Only the `count` slots walked carry a fresh verdict.
  */
 static napi_value check_burst(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  ring_t* ring = ring_argument(env, info, argv, 2);
-  if (ring == NULL) return NULL;
   uint32_t first, limit;
-  CHECK(napi_get_value_uint32(env, argv[0], &first));
-  CHECK(napi_get_value_uint32(env, argv[1], &limit));
+  ring_t* ring = ring_and_two_numbers(env, info, &first, &limit);
+  if (ring == NULL) return NULL;
   uint32_t count = 0;
   if (!ring->closed && first < ring->rx_frame_count) {
     if (limit > ring->rx_frame_count) limit = ring->rx_frame_count;

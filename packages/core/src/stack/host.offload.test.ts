@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordingHost, replayRecording, serializeRecording } from '../observe/recording.js';
-import { configA, configB, transfer } from '../observe/testing/two-hosts.js';
+import { A_IP, B_IP, configA, configB, transfer } from '../observe/testing/two-hosts.js';
 import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
 import { IpProtocol } from '../wire/ipv4.js';
 import { finishTcpChecksum } from '../wire/offload.js';
@@ -13,12 +13,7 @@ import { FrameCheck, type NetworkHost, pollFrameInto } from './host-types.js';
 // Receive checksum offload: a device that already summed a frame's TCP checksum says so, and
 // the host trusts it as Linux trusts CHECKSUM_UNNECESSARY. Everything else is checked as before.
 
-const A_IP = 0xc6120001;
-const B_IP = 0xc6120002;
-const A_MAC = 0x020000000001;
-const B_MAC = 0x020000000002;
-const secret = new Uint8Array(16).fill(3);
-const fromA: FrameAddressing = { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 0x4321 };
+const fromA: FrameAddressing = { srcMac: configA().mac, dstMac: configB().mac, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 0x4321 };
 
 const syn: TcpSegment = {
   srcPort: 40000,
@@ -33,7 +28,7 @@ const syn: TcpSegment = {
 };
 
 const listening = (): NetworkHost => {
-  const host = createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret });
+  const host = createHost(configB());
   host.listen(80, 0);
   return host;
 };
