@@ -159,6 +159,22 @@ describe('fetch --record and tcpts replay', () => {
     expect(again.counts).toEqual(original.counts);
   });
 
+  it('replays a fetch over the packet ring, whose device checks and finishes checksums, identically', async () => {
+    const recording = join(dir, 'ring.jsonl');
+    const fetched = await fetchOverStack(pageUrl(HTTP_PORT, 'big.bin'), ['--record', recording, '--capture', 'packet-ring']);
+    expect(fetched.code).toBe(ExitCode.ok);
+    const lines = (await readFile(recording, 'utf8')).trimEnd().split('\n');
+    const header = JSON.parse(lines[0]!) as { config: { transmitChecksumOffload?: boolean } };
+    expect(header.config.transmitChecksumOffload).toBe(true);
+    // The server's segments came vouched for by the device: the flag is part of the recording.
+    const vouched = lines.filter((line) => /^\{"call":"receiveFrame","args":\["[0-9a-f]+",[\d.e+-]+,1\]/.test(line));
+    expect(vouched.length).toBeGreaterThan(200);
+    const replayed = await runCli(['replay', recording]);
+    expect(replayed.stderr).toBe('');
+    expect(replayed.code).toBe(ExitCode.ok);
+    expect(replayed.stdout).toMatch(/^identical: \d+ steps, \d+ frames, \d+ events\n$/);
+  });
+
   it('names the step where a changed byte makes the replay differ', async () => {
     const recording = join(dir, 'small.jsonl');
     const fetched = await fetchOverStack(pageUrl(HTTP_PORT, 'page.html'), ['--record', recording]);
