@@ -65,10 +65,15 @@ const FATAL_SEND_ERRNOS = new Set([6, 19, ENETDOWN]); // ENXIO, ENODEV, ENETDOWN
  *
  * The kernel writes received frames into ring slots and marks them; we read
  * every marked slot in one wake-up and hand the frames over in place, then
- * give the slots back. Frames to send are written into the transmit ring and
- * go to the kernel together, with one system call, when the driver flushes.
- * libpcap's npm binding (`PcapDevice`) calls JavaScript once per frame and
- * makes one system call per sent frame; this device does neither.
+ * give the slots back. Frames to send are written into the transmit ring (by
+ * the host itself, through `transmitSlot`) and go to the kernel together, with
+ * one system call, when the driver flushes. libpcap's npm binding
+ * (`PcapDevice`) calls JavaScript once per frame and makes one system call per
+ * sent frame; this device does neither.
+ *
+ * It offloads TCP checksums as a NIC does, in the addon and once per burst:
+ * it vouches for received frames whose checksum it found right, and finishes
+ * the checksums its host left to it before the frames leave.
  */
 export class PacketRingDevice implements FrameDevice {
   readonly counters: DeviceCounters = emptyCounters();
