@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { CaptureKind, Lab } from '@tcpts/io-pcap';
 import { ExitCode } from './errors.js';
+import { CLI_NODE_OPTIONS } from './node-options.js';
 import type { CliIo } from './fetch.js';
 import { formatBytes, megabytesPerSecond, parseTransferSummary } from './progress.js';
 
@@ -250,7 +251,7 @@ class DemoRun {
   /** Runs `tcpts fetch` as a child: it needs its own process to open the interface like any user would. */
   private fetchOverStack(lab: DemoLab, url: string, target: string, capture: CaptureKind): Promise<ChildOutcome> {
     const options = ['--stats', '--capture', capture, '--max-time', String(CHILD_TIMEOUT_MS - 10_000)];
-    const fetchArgs = [this.deps.mainScript, ...fetchArgvForLab(lab, url, target, options)];
+    const fetchArgs = [...CLI_NODE_OPTIONS, this.deps.mainScript, ...fetchArgvForLab(lab, url, target, options)];
     // The interface either stays in our namespace or sits inside the client namespace.
     const [file, args] = this.deps.hasLocalInterface(lab.clientIface)
       ? [process.execPath, fetchArgs]

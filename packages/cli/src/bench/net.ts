@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CaptureKind, createLab, type Lab, PcapStack } from '@tcpts/io-pcap';
 import { fetchArgvForLab } from '../demo.js';
+import { CLI_NODE_OPTIONS } from '../node-options.js';
 import { parseTransferSummary } from '../progress.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -60,7 +61,7 @@ const CAPTURES: readonly CaptureKind[] = ['libpcap', 'packet-ring'];
 
 async function oursDownload(lab: Lab, url: string, out: string, capture: CaptureKind): Promise<number> {
   const argv = fetchArgvForLab(lab, url, out, ['--stats', '--capture', capture]);
-  const { code, stderr } = await run([process.execPath, MAIN, ...argv]);
+  const { code, stderr } = await run([process.execPath, ...CLI_NODE_OPTIONS, MAIN, ...argv]);
   const summary = parseTransferSummary(stderr);
   if (code !== 0 || !summary) throw new Error(`our fetch failed (exit ${code}): ${stderr.slice(-500)}`);
   return summary.bytes / MB / summary.seconds;
