@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from './errors.js';
+import { CLI_NODE_OPTIONS } from './node-options.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const mainScript = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -52,8 +53,8 @@ const demoLeftovers = async (): Promise<string[]> => {
 };
 
 describe.concurrent('tcpts as a process', () => {
-  it('is an executable node script', () => {
-    expect(readFileSync(mainScript, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  it('is an executable node script, run with the CLI\'s Node options', () => {
+    expect(readFileSync(mainScript, 'utf8').startsWith(`#!/usr/bin/env -S node ${CLI_NODE_OPTIONS.join(' ')}\n`)).toBe(true);
   });
 
   it('exits 3 on a malformed URL', async () => {
