@@ -16,8 +16,6 @@ export interface PacketRingDeviceOptions {
   receiveRingSize?: number;
   /** Bytes of transmit ring. */
   transmitRingSize?: number;
-  /** Finish the TCP checksums of frames sent (transmit checksum offload, in the addon); default true. */
-  completeTcpChecksums?: boolean;
 }
 
 // struct tpacket2_hdr (linux/if_packet.h), in host byte order; a sockaddr_ll follows it at offset 32.
@@ -77,7 +75,8 @@ const FATAL_SEND_ERRNOS = new Set([6, 19, ENETDOWN]); // ENXIO, ENODEV, ENETDOWN
  */
 export class PacketRingDevice implements FrameDevice {
   readonly counters: DeviceCounters = emptyCounters();
-  readonly completesTcpChecksums: boolean;
+  /** The addon finishes the TCP checksums of every frame sent (transmit checksum offload). */
+  readonly completesTcpChecksums = true;
   private receiver: FrameReceiver | undefined;
   private readonly bytes: Uint8Array;
   private readonly words: Int32Array;
@@ -107,14 +106,12 @@ export class PacketRingDevice implements FrameDevice {
     readonly iface: string,
     readonly mtu: number,
     mac: number,
-    completeTcpChecksums: boolean,
   ) {
     this.bytes = new Uint8Array(rings);
     this.words = new Int32Array(rings);
     this.rxFrames = rxFrames;
     this.txFrames = txFrames;
     this.txBase = rxFrames * slotSize;
-    this.completesTcpChecksums = completeTcpChecksums;
     this.txSlots = Array.from({ length: txFrames }, (_, i) => {
       const start = this.txBase + i * slotSize + TX_DATA;
       return this.bytes.subarray(start, start + slotSize - TX_DATA);
@@ -148,8 +145,7 @@ export class PacketRingDevice implements FrameDevice {
       throw openFailure(options.iface, cause);
     }
     const { handle, rings, rxFrames, txFrames } = opened;
-    const { completeTcpChecksums = true } = options;
-    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac, completeTcpChecksums);
+    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac);
   }
 
   start(receiver: FrameReceiver): void {
@@ -195,9 +191,9 @@ export class PacketRingDevice implements FrameDevice {
     this.queued = 0;
     // Checksums are finished once, whether or not the kernel takes the frames now.
     const first = (this.txNext - this.unfinished + this.txFrames) % this.txFrames;
-    const finish = this.completesTcpChecksums ? this.unfinished : 0;
+    const unfinished = this.unfinished;
     this.unfinished = 0;
-    const code = this.addon.flush(this.handle, first, finish);
+    const code = this.addon.flush(this.handle, first, unfinished);
     if (code === 0) {
       this.counters.framesSent += queued;
       return;

@@ -4,7 +4,7 @@ import { RecordingHost, replayRecording, serializeRecording } from '../observe/r
 import { A_IP, B_IP, configA, configB, transfer } from '../observe/testing/two-hosts.js';
 import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
 import { IpProtocol } from '../wire/ipv4.js';
-import { finishTcpChecksum } from '../wire/offload.js';
+import { finishTcpChecksum } from '../wire/checksum-offload.js';
 import { type FrameAddressing, encodeTcpFrame } from '../wire/frame.js';
 import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';

@@ -2,6 +2,7 @@ export * from './addresses.js';
 export * from './arp.js';
 export * from './bytes.js';
 export * from './checksum.js';
+export * from './checksum-offload.js';
 export * from './decode-error.js';
 export * from './ethernet.js';
 export * from './frame.js';

@@ -8,14 +8,12 @@ import { type Ipv4Packet, decodeIpv4 } from './ipv4.js';
 import {
   PARTIAL_CHECKSUM_REASON,
   exceedsMtu,
-  finishTcpChecksum,
   hasPartialTcpChecksum,
   isPartialTcpChecksum,
   offloadAdvice,
   offloadSymptomOf,
-  tcpChecksumVerifies,
-  tcpSegmentBounds,
 } from './offload.js';
+import { finishTcpChecksum, tcpChecksumVerifies, tcpSegmentBounds } from './checksum-offload.js';
 import { encodeTcpFrame } from './frame.js';
 import { pseudoHeaderSum } from './checksum.js';
 import { decodeTcp, encodeTcp } from './tcp.js';

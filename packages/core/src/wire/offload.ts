@@ -1,5 +1,5 @@
-import { readU16, readU32, writeU16 } from './bytes.js';
-import { onesComplementSum, pseudoHeaderSum } from './checksum.js';
+import { readU16 } from './bytes.js';
+import { pseudoHeaderSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
 import type { Ipv4Packet } from './ipv4.js';
 
@@ -56,47 +56,3 @@ export const hasPartialTcpChecksum = (packet: Ipv4Packet): boolean =>
 /** Whether raw IPv4 bytes declare a total length above `mtu` (what TSO/GSO/GRO produce). */
 export const exceedsMtu = (ipv4Bytes: Uint8Array, mtu: number): boolean =>
   ipv4Bytes.length >= 4 && Math.max(readU16(ipv4Bytes, 2), ipv4Bytes.length) > mtu;
-
-// ------------------------------------------------ what an offloading device does
-
-/**
- * Where the TCP segment of an Ethernet frame lies, when the frame holds an
- * unfragmented IPv4 TCP datagram (the only frames checksum offload touches):
- * from the end of the IPv4 header to the end the header's total length gives
- * (RFC 791), within the frame.
- */
-export const tcpSegmentBounds = (frame: Uint8Array): { readonly start: number; readonly end: number } | undefined => {
-  if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00) return undefined;
-  const versionAndLength = frame[14]!;
-  const header = (versionAndLength & 0x0f) * 4;
-  const total = readU16(frame, 16);
-  if (versionAndLength >> 4 !== 4 || header < 20 || total < header + 20 || total > frame.length - 14) return undefined;
-  const fragmentField = readU16(frame, 20) & 0x3fff; // MF and the offset
-  if (frame[23] !== TCP_PROTOCOL || fragmentField !== 0) return undefined;
-  return { start: 14 + header, end: 14 + total };
-};
-
-/**
- * Receive checksum offload: whether a device may vouch for this frame's TCP
- * checksum (`FrameCheck.tcpChecksum`): an unfragmented IPv4 TCP datagram whose
- * sum over the pseudo-header and segment comes out right (RFC 9293 §3.1).
- */
-export const tcpChecksumVerifies = (frame: Uint8Array): boolean => {
-  const bounds = tcpSegmentBounds(frame);
-  if (bounds === undefined) return false;
-  const pseudoHeader = pseudoHeaderSum(readU32(frame, 26), readU32(frame, 30), TCP_PROTOCOL, bounds.end - bounds.start);
-  return onesComplementSum(frame, bounds.start, bounds.end, pseudoHeader) === 0xffff;
-};
-
-/**
- * Transmit checksum offload, in place: the host left the folded pseudo-header
- * sum in the checksum field (`HostConfig.transmitChecksumOffload`); the sum of
- * the segment over it covers the pseudo-header too, and its complement is the
- * checksum. Frames that are not unfragmented IPv4 TCP are left alone.
- */
-export const finishTcpChecksum = (frame: Uint8Array): void => {
-  const bounds = tcpSegmentBounds(frame);
-  if (bounds === undefined) return;
-  const checksum = ~onesComplementSum(frame, bounds.start, bounds.end) & 0xffff;
-  writeU16(frame, bounds.start + TCP_CHECKSUM_OFFSET, checksum);
-};
