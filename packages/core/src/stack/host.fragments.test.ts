@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { clientSyn } from '../wire/fixtures/segments.js';
 import { type FrameAddressing, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
-import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';
 import type { HostEvent, NetworkHost } from './host-types.js';
 
@@ -20,17 +20,7 @@ const framesOf = (host: NetworkHost): Uint8Array[] => {
 };
 const reassemblyDrops = (host: NetworkHost): string[] => [...host.stats.dropped.keys()].filter((k) => k.startsWith('ipv4.reassembly'));
 
-const syn: TcpSegment = {
-  srcPort: 40000,
-  dstPort: 80,
-  seq: 1000,
-  ack: 0,
-  flags: TcpFlag.SYN,
-  window: 65535,
-  urgent: 0,
-  options: { mss: 1460, windowScale: 7, sackPermitted: true, timestamps: { value: 1, echo: 0 } },
-  payload: new Uint8Array(0),
-};
+const syn = clientSyn;
 
 const echoRequest = (length: number) =>
   encodeIcmpFrame(fromA, {

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { RecordingHost, replayRecording, serializeRecording } from '../observe/recording.js';
 import { A_IP, B_IP, configA, configB, transfer } from '../observe/testing/two-hosts.js';
 import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { clientSyn } from '../wire/fixtures/segments.js';
 import { IpProtocol } from '../wire/ipv4.js';
 import { finishTcpChecksum } from '../wire/checksum-offload.js';
 import { type FrameAddressing, encodeTcpFrame } from '../wire/frame.js';
-import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';
 import { FrameCheck, type NetworkHost, pollFrameInto } from './host-types.js';
 
@@ -15,17 +15,7 @@ import { FrameCheck, type NetworkHost, pollFrameInto } from './host-types.js';
 
 const fromA: FrameAddressing = { srcMac: configA().mac, dstMac: configB().mac, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 0x4321 };
 
-const syn: TcpSegment = {
-  srcPort: 40000,
-  dstPort: 80,
-  seq: 1000,
-  ack: 0,
-  flags: TcpFlag.SYN,
-  window: 65535,
-  urgent: 0,
-  options: { mss: 1460 },
-  payload: new Uint8Array(0),
-};
+const syn = clientSyn;
 
 const listening = (): NetworkHost => {
   const host = createHost(configB());
