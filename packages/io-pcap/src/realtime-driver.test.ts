@@ -439,6 +439,25 @@ describe('PcapStack with a fake host: driving', () => {
     expect(device.sent).toHaveLength(3);
   });
 
+  it('reads the clock once for every 32 frames of a burst, and afresh for the next burst', async () => {
+    let readings = 0;
+    const { host, device, stack } = makeStack(() => ++readings);
+    openStacks.push(stack);
+    const before = readings;
+    device.arrive(70);
+    const times = host.calls.filter((call) => call.startsWith('receive@')).map((call) => Number(call.slice(8)));
+    // Frames 0–31 share the first reading, 32–63 the second, 64–69 the third: time never goes back.
+    expect(new Set(times).size).toBe(3);
+    expect(times.slice(0, 32).every((t) => t === times[0])).toBe(true);
+    expect(times[32]).toBeGreaterThan(times[31]!);
+    expect(times[64]).toBeGreaterThan(times[63]!);
+    expect(times[0]).toBe(before + 1);
+    host.calls.length = 0;
+    const afterFirstBurst = readings;
+    device.arrive(1);
+    expect(host.calls[0]).toBe(`receive@${afterFirstBurst + 1}`);
+  });
+
   it('runs the host at its deadline with one timer, unreferenced while no stream is in use', async () => {
     const timers: NodeJS.Timeout[] = [];
     const realSetTimeout = globalThis.setTimeout;

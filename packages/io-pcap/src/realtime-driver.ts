@@ -86,6 +86,8 @@ interface PendingConnect {
 
 /** Bound on drain rounds in one go; the rest continues on the next turn of the event loop. */
 const MAX_DRAIN_ROUNDS = 10_000;
+/** Frames of a burst that share one clock reading: at 1 µs a frame, the time is at most tens of µs old. */
+const FRAMES_PER_CLOCK_READING = 32;
 /**
  * A full send window is a few thousand frames; a host still producing after this
  * many in one round is looping, and the stack stops with an error instead of hanging.
@@ -118,6 +120,9 @@ export class PcapStack {
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private draining = false;
+  /** The clock as read for the frames of a burst, and how many have used it (see `receive`). */
+  private burstClock = 0;
+  private framesSinceClock = 0;
   private drainAgain = false;
   private continuation: NodeJS.Immediate | undefined;
   private closed = false;
@@ -198,7 +203,10 @@ export class PcapStack {
     const stack = new PcapStack(parts);
     parts.device.start({
       frame: (bytes, checked) => stack.receive(bytes, checked),
-      endOfBurst: () => stack.drain(),
+      endOfBurst: () => {
+        stack.framesSinceClock = 0;
+        stack.drain();
+      },
       failure: (error) => stack.fail(error),
     });
     return stack;
@@ -299,8 +307,12 @@ export class PcapStack {
   /** A frame in the device's buffer: the host takes it now; answers go out at the end of the burst. */
   private receive(frame: Uint8Array, checked: FrameChecks | undefined): void {
     if (this.closed) return;
+    // Frames of one burst were in the buffer together: one clock reading serves a few of them
+    // (reading it cost 2% of a download, frame by frame).
+    if (this.framesSinceClock === 0) this.burstClock = this.clock();
+    if (++this.framesSinceClock === FRAMES_PER_CLOCK_READING) this.framesSinceClock = 0;
     try {
-      this.host.receiveFrame(frame, this.clock(), checked);
+      this.host.receiveFrame(frame, this.burstClock, checked);
     } catch (error) {
       this.fail(internalError(error));
     }
