@@ -44,8 +44,8 @@ export interface FetchOptions {
   readonly maxRedirects: number;
   readonly connectTimeoutMs: number;
   readonly maxTimeMs: number;
-  /** --capture: libpcap (npm cap) or our PACKET_MMAP ring addon. */
-  readonly capture?: 'libpcap' | 'packet-ring';
+  /** --capture: our PACKET_MMAP ring addon, libpcap (npm cap), or `auto` (the default: the ring where it loads). */
+  readonly capture?: 'libpcap' | 'packet-ring' | 'auto';
   /** --cc: congestion control of our sender. */
   readonly congestion?: CongestionAlgorithm;
   /** --inspect: the XState inspector's WebSocket URL. */
@@ -277,7 +277,7 @@ class FetchRun {
       ...(prefixLength === undefined ? {} : { prefixLength }),
       ...(gateway === undefined ? {} : { gateway }),
       ...(options.congestion === undefined ? {} : { tcp: { congestion: options.congestion } }),
-      ...(options.capture === undefined ? {} : { capture: options.capture }),
+      capture: options.capture ?? 'auto',
       ...this.watch.stackOptions(),
       ...(options.verbose
         ? {
@@ -290,7 +290,7 @@ class FetchRun {
         : {}),
     };
     if (options.verbose) {
-      const details = [`mac ${mac}`, `capture ${options.capture ?? 'libpcap'}`];
+      const details = [`mac ${mac}`, `capture ${options.capture ?? 'auto'}`];
       if (prefixLength !== undefined) details.push(`prefix /${prefixLength}`);
       if (gateway !== undefined) details.push(`gateway ${gateway}`);
       this.line(`* Opening ${iface} as ${options.ip} (${details.join(', ')})`);
@@ -299,6 +299,9 @@ class FetchRun {
     this.pendingStack = deps.openStack(openOptions);
     try {
       this.stack = await this.cancellation.race(this.pendingStack);
+      if (options.verbose && this.stack.capture !== undefined && this.stack.capture !== options.capture) {
+        this.line(`* Capturing through ${this.stack.capture}`);
+      }
     } catch (error) {
       if (error instanceof CliFailure) throw error;
       const failure = failureFromStackOpen(error, iface, interfaces);

@@ -50,15 +50,15 @@ afterAll(async () => {
 });
 
 describe('tcpts fetch against the kernel', () => {
-  it.each([['page.html'], ['one.bin'], ['ten.bin']])('fetches %s intact', async (name) => {
+  it.each([['page.html'], ['one.bin'], ['ten.bin']])('fetches %s intact, by default over the packet ring', async (name) => {
     const result = await fetchOverStack(`${HTTP_PORT}/${name}`, ['--stats']);
     expect(result.stderr).toMatch(/^\* Received \d+ bytes in/);
     expect(result.code).toBe(ExitCode.ok);
     expect(sha256(readFileSync(result.file))).toBe(sha256(files.get(name)!));
   });
 
-  it.each([['page.html'], ['ten.bin']])('fetches %s intact over the packet ring (--capture packet-ring)', async (name) => {
-    const result = await fetchOverStack(`${HTTP_PORT}/${name}`, ['--stats', '--capture', 'packet-ring']);
+  it.each([['page.html'], ['ten.bin']])('fetches %s intact through libpcap (--capture libpcap)', async (name) => {
+    const result = await fetchOverStack(`${HTTP_PORT}/${name}`, ['--stats', '--capture', 'libpcap']);
     expect(result.stderr).toMatch(/^\* Received \d+ bytes in/);
     expect(result.code).toBe(ExitCode.ok);
     expect(sha256(readFileSync(result.file))).toBe(sha256(files.get(name)!));
@@ -70,6 +70,8 @@ describe('tcpts fetch against the kernel', () => {
     expect(result.stderr).toMatch(/^> SYN seq=\d+ win=\d+ <mss \d+/m);
     expect(result.stderr).toMatch(/^< SYN,ACK seq=\d+ ack=\d+/m);
     expect(result.stderr).toContain('* SYN-SENT -> ESTABLISHED');
+    expect(result.stderr).toMatch(/^\* Opening \S+ as [\d.]+ \(mac [0-9a-f:]+, capture auto/m);
+    expect(result.stderr).toMatch(/^\* Capturing through packet-ring$/m);
     expect(result.stderr).toMatch(/^< HTTP\/1\.0 200 OK$/m);
   });
 

@@ -66,7 +66,7 @@ interface FetchCommandOptions {
   timeout: number;
   maxTime: number;
   cc?: 'newreno' | 'cubic';
-  capture?: 'libpcap' | 'packet-ring';
+  capture?: 'libpcap' | 'packet-ring' | 'auto';
   /** `true` when given without a URL. */
   inspect?: string | true;
   trace?: string;
@@ -130,10 +130,10 @@ const buildProgram = (io: CliIo, deps: RunDependencies, setExitCode: (code: numb
     .addOption(
       new Option(
         '--capture <kind>',
-        'how frames reach the interface: libpcap (npm cap) or packet-ring (Linux PACKET_MMAP rings, fewer calls per frame)',
+        'how frames reach the interface: packet-ring (Linux PACKET_MMAP rings, our addon: fewer calls per frame, checksum offload), libpcap (npm cap), or auto (the ring where its addon loads)',
       )
-        .choices(['libpcap', 'packet-ring'])
-        .default('libpcap'),
+        .choices(['auto', 'packet-ring', 'libpcap'])
+        .default('auto'),
     )
     .addOption(
       new Option(

@@ -14,7 +14,7 @@ export interface StackOpenOptions {
   readonly gateway?: string;
   readonly mtu?: number;
   /** How frames reach the interface (io-pcap's `CaptureKind`). */
-  readonly capture?: 'libpcap' | 'packet-ring';
+  readonly capture?: 'libpcap' | 'packet-ring' | 'auto';
   readonly traceSegments?: boolean;
   readonly tcp?: Partial<TcpConfig>;
   readonly onEvent?: (event: HostEvent) => void;
@@ -29,6 +29,8 @@ export interface ConnectOptions {
 }
 
 export interface FetchStack {
+  /** The capture frames go through, once open (what `auto` chose). */
+  readonly capture?: string | undefined;
   /** A connected stream; rejects with an error whose `code` is ECONNREFUSED, ECONNRESET, ETIMEDOUT or EHOSTUNREACH. */
   connect(ip: string, port: number, options?: ConnectOptions): Promise<Duplex>;
   close(): Promise<void>;

@@ -6,6 +6,8 @@ export {
   type PcapStackStats,
   type StackParts,
   type CaptureKind,
+  type CaptureChoice,
+  resolveCapture,
 } from './realtime-driver.js';
 export { TcpSocket } from './tcp-socket.js';
 export { PcapDevice, closeCapturesOn, type PcapDeviceOptions } from './pcap-device.js';

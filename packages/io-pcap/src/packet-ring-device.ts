@@ -120,6 +120,16 @@ export class PacketRingDevice implements FrameDevice {
     this.macLow = mac % 0x1_0000_0000;
   }
 
+  /** Whether the addon loads in this process (it is built with the package, on Linux). */
+  static available(): boolean {
+    try {
+      loadPacketRing();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   static open(options: PacketRingDeviceOptions): PacketRingDevice {
     let addon: PacketRingAddon;
     try {
