@@ -292,7 +292,6 @@ export class PcapStack {
     return { ...host, dropped: new Map(host.dropped), device: { ...this.device.counters } };
   }
 
-  /** Aborts every connection (RST where one is due), closes the device and clears the timer. */
   /**
    * Closes the stack. Connections whose FIN is still unacknowledged (FIN-WAIT-1,
    * CLOSING, LAST-ACK) get up to `lingerMs` to finish, so the peer sees a clean

@@ -133,6 +133,8 @@ export interface HostStats {
   readonly dropped: Map<string, number>;
   arpRepliesSent: number;
   echoRepliesSent: number;
+  /** ICMP Time Exceeded sent for datagrams whose reassembly timed out (RFC 1122 §3.3.2). */
+  timeExceededSent: number;
   resetsSent: number;
 }
 
@@ -143,6 +145,7 @@ export const emptyHostStats = (): HostStats => ({
   dropped: new Map(),
   arpRepliesSent: 0,
   echoRepliesSent: 0,
+  timeExceededSent: 0,
   resetsSent: 0,
 });
 

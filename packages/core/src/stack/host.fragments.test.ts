@@ -1,4 +1,8 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import { readEthernetDst } from '../wire/ethernet.js';
+import { decodeIcmp } from '../wire/icmp.js';
+import { IpProtocol, ipv4PayloadEnd, ipv4PayloadStart, readIpv4Dst, readIpv4Protocol } from '../wire/ipv4.js';
 import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
 import { clientSyn } from '../wire/fixtures/segments.js';
 import { type FrameAddressing, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
@@ -21,6 +25,16 @@ const framesOf = (host: NetworkHost): Uint8Array[] => {
 const reassemblyDrops = (host: NetworkHost): string[] => [...host.stats.dropped.keys()].filter((k) => k.startsWith('ipv4.reassembly'));
 
 const syn = clientSyn;
+
+/** Where an ICMP Time Exceeded (type 11, code 1) goes, and what it quotes; fails on anything else. */
+const timeExceededOf = (frame: Uint8Array) => {
+  expect(readIpv4Protocol(frame, 14)).toBe(IpProtocol.ICMP);
+  const icmp = decodeIcmp(frame.subarray(ipv4PayloadStart(frame, 14), ipv4PayloadEnd(frame, 14)));
+  if (isLeft(icmp) || icmp.right.kind !== 'other') throw new Error('not an ICMP error');
+  expect([icmp.right.type, icmp.right.code]).toEqual([11, 1]);
+  expect(icmp.right.body.subarray(0, 4)).toEqual(new Uint8Array(4));
+  return { dstMac: readEthernetDst(frame), dstIp: readIpv4Dst(frame, 14), quote: icmp.right.body.subarray(4) };
+};
 
 const echoRequest = (length: number) =>
   encodeIcmpFrame(fromA, {
@@ -119,7 +133,50 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
     b.advanceTime(65_000);
     expect(b.stats.dropped.get('ipv4.reassembly: timeout')).toBe(1);
     expect(b.nextDeadline()).toBeUndefined();
-    expect(framesOf(b)).toEqual([]);
+    // Fragment zero came, so its source is told (RFC 1122 §3.3.2): one Time Exceeded, code 1.
+    const [report, ...more] = framesOf(b);
+    expect(more).toEqual([]);
+    expect(timeExceededOf(report!)).toEqual({ dstMac: A_MAC, dstIp: A_IP, quote: first!.subarray(14, 14 + 20 + 8) });
+    expect(b.stats.timeExceededSent).toBe(1);
+  });
+
+  describe('sends no Time Exceeded where RFC 1122 §3.2.2 or §3.3.2 forbid one', () => {
+    const expireWith = (fragments: Uint8Array[], prefixLength = 24): NetworkHost => {
+      const b = createHost({ mac: B_MAC, ip: B_IP, prefixLength, isnSecret: secret });
+      for (const fragment of fragments) b.receiveFrame(fragment, 0);
+      b.advanceTime(60_000);
+      expect(b.stats.dropped.get('ipv4.reassembly: timeout')).toBe(1);
+      return b;
+    };
+
+    it('when fragment zero never came', () => {
+      const [, second, last] = fragmentFrame(echoRequest(1000), 400);
+      expect(framesOf(expireWith([second!, last!]))).toEqual([]);
+    });
+
+    it('when fragment zero came to the link broadcast address', () => {
+      const [first] = fragmentFrame(echoRequest(1000), 400);
+      const broadcast = new Uint8Array(first!);
+      broadcast.fill(0xff, 0, 6);
+      expect(framesOf(expireWith([broadcast]))).toEqual([]);
+    });
+
+    it('when the datagram is itself an ICMP error', () => {
+      const unreachable = encodeIcmpFrame(fromA, { kind: 'other', type: 3, code: 3, body: new Uint8Array(1000) });
+      const [first] = fragmentFrame(unreachable, 400);
+      expect(framesOf(expireWith([first!]))).toEqual([]);
+    });
+
+    it('when the source names no single host (our subnet broadcast)', () => {
+      const fromBroadcast = encodeIcmpFrame(
+        { ...fromA, srcIp: 0xc61200ff },
+        { kind: 'echo-request', identifier: 7, sequence: 1, data: new Uint8Array(1000) },
+      );
+      const [first] = fragmentFrame(fromBroadcast, 400);
+      expect(framesOf(expireWith([first!]))).toEqual([]);
+      // In a /16 the same address is an ordinary host, and is answered.
+      expect(framesOf(expireWith([first!], 16))).toHaveLength(1);
+    });
   });
 
   it('drops a datagram whose fragments overlap with different bytes, and names the reason', () => {

@@ -4,7 +4,7 @@ import { Connection } from '../tcp/connection.js';
 import type { ConnectionEvent } from '../tcp/events.js';
 import { initialSequenceNumber } from '../tcp/isn.js';
 import { resetFor } from '../tcp/reset.js';
-import { BROADCAST_MAC, isInPrefix, formatIpv4 } from '../wire/addresses.js';
+import { BROADCAST_MAC, isInPrefix, formatIpv4, prefixMask } from '../wire/addresses.js';
 import { ArpOperation, arpReplyFor, decodeArp } from '../wire/arp.js';
 import { formatDecodeError } from '../wire/decode-error.js';
 import {
@@ -16,7 +16,7 @@ import {
   readEthernetSrc,
 } from '../wire/ethernet.js';
 import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, encodeTcpFrameInto, type FrameAddressing } from '../wire/frame.js';
-import { decodeIcmp, echoReplyFor } from '../wire/icmp.js';
+import { decodeIcmp, echoReplyFor, isIcmpErrorType, reassemblyTimeExceeded } from '../wire/icmp.js';
 import {
   IPV4_HEADER_LENGTH,
   IpProtocol,
@@ -37,7 +37,7 @@ import { TcpFlag } from '../wire/tcp-types.js';
 import { ArpResolver } from './arp-resolver.js';
 import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
 import { Fifo } from './fifo.js';
-import { Ipv4Reassembler } from './ipv4-reassembly.js';
+import { type ExpiredDatagram, Ipv4Reassembler } from './ipv4-reassembly.js';
 import { ServiceQueue } from './service-queue.js';
 import {
   emptyHostStats,
@@ -290,8 +290,12 @@ export class Host implements NetworkHost {
     this.now = now;
     for (const failed of this.arp.advanceTime(now, (frame) => this.queueFrame(frame))) this.unreachable(failed);
     if (this.reassembler.size > 0) {
-      // RFC 791 §3.2: an incomplete datagram is discarded when its timer runs out (no ICMP is sent).
-      for (let expired = this.reassembler.expire(now); expired > 0; expired--) this.drop('ipv4.reassembly: timeout');
+      // RFC 1122 §3.3.2: an incomplete datagram is discarded when its timer runs out, and its
+      // source told with a Time Exceeded if fragment zero arrived (it is what the message quotes).
+      for (const expired of this.reassembler.expire(now)) {
+        this.drop('ipv4.reassembly: timeout');
+        this.reportReassemblyTimeout(expired);
+      }
     }
     for (const entry of [...this.sockets.values()]) {
       const at = entry.connection.nextDeadline();
@@ -367,12 +371,36 @@ export class Host implements NetworkHost {
         offset: readIpv4FragmentOffset(frame, ip),
         moreFragments: readIpv4MoreFragments(frame, ip),
         payload: frame.subarray(ipv4PayloadStart(frame, ip), ipv4PayloadEnd(frame, ip)),
+        header: frame.subarray(ip, ipv4PayloadStart(frame, ip)),
+        // RFC 1122 §3.2.2: no ICMP error about a datagram sent to a link-layer broadcast.
+        ...(readEthernetDst(frame) === BROADCAST_MAC ? {} : { replyTo: readEthernetSrc(frame) }),
       },
       this.now,
     );
     if (result.kind === 'dropped') return this.drop(`ipv4.reassembly: ${result.reason}`);
     if (result.kind !== 'complete') return;
     this.receivePayload(result.payload, 0, result.payload.length, result.protocol, srcIp, dstIp, readEthernetSrc(frame));
+  }
+
+  /** Time Exceeded, code 1, to the source of a datagram that timed out, where RFC 1122 §3.2.2 allows an ICMP error. */
+  private reportReassemblyTimeout({ src, quote, replyTo }: ExpiredDatagram): void {
+    if (quote === undefined || replyTo === undefined || !this.isSingleHost(src)) return;
+    const quotedProtocol = readIpv4Protocol(quote, 0);
+    const quotedData = ipv4PayloadStart(quote, 0);
+    // Never an error about an error: a lost ICMP error stays lost.
+    if (quotedProtocol === IpProtocol.ICMP && (quote.length <= quotedData || isIcmpErrorType(quote[quotedData]!))) return;
+    this.stats.timeExceededSent++;
+    this.queueFrame(encodeIcmpFrame(this.addressingTo(replyTo, src), reassemblyTimeExceeded(quote)));
+  }
+
+  /** RFC 1122 §3.2.2: an ICMP error goes only to an address that names one host. */
+  private isSingleHost(ip: number): boolean {
+    const first = ip >>> 24;
+    if (ip === 0 || first === 127 || first >= 224) return false; // unspecified, loopback, multicast and class E, broadcast
+    // Our subnet's broadcast address; a /31 or /32 has none (RFC 3021).
+    const hostBits = ~prefixMask(this.prefixLength) >>> 0;
+    const subnetBroadcast = this.prefixLength <= 30 && isInPrefix(ip, this.ip, this.prefixLength) && ((ip & hostBits) >>> 0) === hostBits;
+    return !subnetBroadcast;
   }
 
   private receiveArp(payload: Uint8Array): void {

@@ -66,13 +66,31 @@ describe('Ipv4Reassembler', () => {
     r.accept(pieces[0]!, 1_000);
     r.accept(pieces[2]!, 30_000);
     expect(r.nextDeadline()).toBe(61_000);
-    expect(r.expire(60_999)).toBe(0);
+    expect(r.expire(60_999)).toEqual([]);
     expect(r.size).toBe(1);
-    expect(r.expire(61_000)).toBe(1);
+    // The pieces carry no header: nothing to quote in a Time Exceeded.
+    expect(r.expire(61_000)).toEqual([{ src: 0xc6120001, quote: undefined, replyTo: undefined }]);
     expect(r.size).toBe(0);
     expect(r.nextDeadline()).toBeUndefined();
     // The missing middle, late, does not complete anything.
     expect(r.accept(pieces[1]!, 61_001).kind).toBe('held');
+  });
+
+  it('keeps fragment zero\'s header and first 8 bytes of data for a Time Exceeded, and where to send it', () => {
+    const header = Uint8Array.from({ length: 20 }, (_, i) => 0x45 + i);
+    const r = new Ipv4Reassembler({ timeout: 1_000 });
+    r.accept({ ...pieces[2]!, header: new Uint8Array(20), replyTo: 0x99 }, 0);
+    r.accept({ ...pieces[0]!, header, replyTo: 0x0200_0000_0001 }, 10);
+    const [expired] = r.expire(1_000);
+    expect(expired?.quote).toEqual(Uint8Array.from([...header, ...payload.subarray(0, 8)]));
+    expect(expired?.replyTo).toBe(0x0200_0000_0001);
+  });
+
+  it('quotes nothing when fragment zero never came', () => {
+    const r = new Ipv4Reassembler({ timeout: 1_000 });
+    r.accept({ ...pieces[1]!, header: new Uint8Array(20), replyTo: 1 }, 0);
+    r.accept({ ...pieces[2]!, header: new Uint8Array(20), replyTo: 1 }, 0);
+    expect(r.expire(1_000)).toEqual([{ src: 0xc6120001, quote: undefined, replyTo: undefined }]);
   });
 
   it('drops a datagram whose middle fragment is not a multiple of 8 bytes', () => {

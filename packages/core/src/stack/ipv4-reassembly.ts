@@ -17,6 +17,21 @@ export interface Ipv4Fragment {
   readonly moreFragments: boolean;
   /** Only read during `accept`: the reassembler copies what it keeps. */
   readonly payload: Uint8Array;
+  /**
+   * The fragment's IPv4 header, only read during `accept`. With fragment zero it
+   * is kept, with the first 8 bytes of data, to quote in a Time Exceeded (RFC 792).
+   */
+  readonly header?: Uint8Array;
+  /** Where an ICMP error about the datagram would go on the link; absent when none may be sent (a link broadcast). */
+  readonly replyTo?: number;
+}
+
+/** A datagram discarded at its deadline (RFC 1122 §3.3.2). */
+export interface ExpiredDatagram {
+  readonly src: number;
+  /** Fragment zero's header and first 8 bytes of data, if it arrived and carried its header; what a Time Exceeded quotes. */
+  readonly quote: Uint8Array | undefined;
+  readonly replyTo: number | undefined;
 }
 
 export interface Ipv4ReassemblyLimits {
@@ -54,6 +69,10 @@ export type ReassemblyResult =
 
 interface Datagram {
   readonly deadline: number;
+  readonly src: number;
+  /** See `ExpiredDatagram`: set by fragment zero. */
+  quote: Uint8Array | undefined;
+  replyTo: number | undefined;
   /** Grows as fragments arrive, up to `maxPayload`. */
   bytes: Uint8Array;
   /** Filled ranges [start, end), sorted, disjoint and not touching. */
@@ -63,6 +82,9 @@ interface Datagram {
 }
 
 const HELD: ReassemblyResult = { kind: 'held' };
+
+/** RFC 792: an ICMP error quotes the header and the first 64 bits of the datagram's data. */
+const QUOTED_DATA = 8;
 
 export class Ipv4Reassembler {
   private readonly limits: Ipv4ReassemblyLimits;
@@ -91,7 +113,15 @@ export class Ipv4Reassembler {
     if (fragment.moreFragments && fragment.payload.length % 8 !== 0) return drop('misaligned');
     if (datagram === undefined) {
       if (this.datagrams.size >= this.limits.maxDatagrams) return { kind: 'dropped', reason: 'too-many' };
-      datagram = { deadline: now + this.limits.timeout, bytes: new Uint8Array(0), filled: [], total: undefined };
+      datagram = {
+        deadline: now + this.limits.timeout,
+        src: fragment.src,
+        quote: undefined,
+        replyTo: undefined,
+        bytes: new Uint8Array(0),
+        filled: [],
+        total: undefined,
+      };
       this.datagrams.set(key, datagram);
     }
     if (!fragment.moreFragments) {
@@ -104,6 +134,13 @@ export class Ipv4Reassembler {
       return drop('inconsistent');
     }
     if (!write(datagram, start, fragment.payload, this.limits.maxPayload)) return drop('overlap');
+    if (start === 0 && fragment.header !== undefined && datagram.quote === undefined) {
+      const quoted = fragment.payload.subarray(0, QUOTED_DATA);
+      datagram.quote = new Uint8Array(fragment.header.length + quoted.length);
+      datagram.quote.set(fragment.header);
+      datagram.quote.set(quoted, fragment.header.length);
+      datagram.replyTo = fragment.replyTo;
+    }
     const first = datagram.filled[0];
     if (datagram.total === undefined || datagram.filled.length !== 1 || first![0] !== 0 || first![1] !== datagram.total) {
       return HELD;
@@ -119,13 +156,13 @@ export class Ipv4Reassembler {
     return next;
   }
 
-  /** Discards every datagram whose deadline is `now` or earlier; returns how many. */
-  expire(now: number): number {
-    let expired = 0;
+  /** Discards every datagram whose deadline is `now` or earlier, and says which. */
+  expire(now: number): ExpiredDatagram[] {
+    const expired: ExpiredDatagram[] = [];
     for (const [key, datagram] of this.datagrams) {
       if (datagram.deadline > now) continue;
       this.datagrams.delete(key);
-      expired++;
+      expired.push({ src: datagram.src, quote: datagram.quote, replyTo: datagram.replyTo });
     }
     return expired;
   }

@@ -7,9 +7,23 @@ import { type DecodeError, decodeError } from './decode-error.js';
 export const IcmpType = {
   EchoReply: 0,
   DestinationUnreachable: 3,
+  SourceQuench: 4,
+  Redirect: 5,
   EchoRequest: 8,
   TimeExceeded: 11,
+  ParameterProblem: 12,
 } as const;
+
+/** Time Exceeded's code when a datagram's fragments did not all arrive in time (RFC 792). */
+export const FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;
+
+/** The types that report an error: RFC 1122 §3.2.2 forbids answering one of them with another. */
+export const isIcmpErrorType = (type: number): boolean =>
+  type === IcmpType.DestinationUnreachable ||
+  type === IcmpType.SourceQuench ||
+  type === IcmpType.Redirect ||
+  type === IcmpType.TimeExceeded ||
+  type === IcmpType.ParameterProblem;
 
 /** Every ICMP message starts with type, code, checksum and four more header bytes (RFC 792). */
 export const ICMP_HEADER_LENGTH = 8;
@@ -87,3 +101,13 @@ export const echoReplyFor = (request: IcmpEcho): IcmpEcho => ({
   sequence: request.sequence,
   data: request.data,
 });
+
+/**
+ * Time Exceeded for a datagram whose reassembly timed out (RFC 792, RFC 1122
+ * §3.3.2): four unused bytes, then `quote`, its header and first 8 bytes of data.
+ */
+export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther => {
+  const body = new Uint8Array(4 + quote.length);
+  body.set(quote, 4);
+  return { kind: 'other', type: IcmpType.TimeExceeded, code: FRAGMENT_REASSEMBLY_TIME_EXCEEDED, body };
+};
