@@ -61,7 +61,7 @@ export interface Lab {
    * One ICMP echo from the kernel of `ns` to `target` (Python raw socket: iputils
    * `ping` is not always installed); true when the matching reply came back in time.
    */
-  ping(ns: string, target: string, timeoutMs?: number): Promise<boolean>;
+  ping(ns: string, target: string, timeoutMs?: number, dataBytes?: number): Promise<boolean>;
   /** Runs `argv` inside namespace `ns`; never rejects for a non-zero exit. */
   exec(ns: string, argv: readonly string[], options?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
   /** Stops what the lab started and deletes its namespaces; safe to call twice. */
@@ -75,14 +75,14 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 /** argv: target, timeout seconds. Exit 0 on an echo reply with our identifier from the target. */
 const PING_SCRIPT = `
 import os, socket, struct, sys, time
-target, limit = sys.argv[1], float(sys.argv[2])
+target, limit, size = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 def checksum(data):
     total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
     while total > 0xffff:
         total = (total & 0xffff) + (total >> 16)
     return 0xffff - total
 ident = os.getpid() & 0xffff
-body = b'tcpts-lab-ping!!'
+body = (b'tcpts-lab-ping!!' * (size // 16 + 1))[:size]
 request = struct.pack('!BBHHH', 8, 0, 0, ident, 1) + body
 request = request[:2] + struct.pack('!H', checksum(request)) + request[4:]
 sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -91,7 +91,7 @@ deadline = time.monotonic() + limit
 while time.monotonic() < deadline:
     sock.settimeout(max(0.01, deadline - time.monotonic()))
     try:
-        packet, source = sock.recvfrom(2048)
+        packet, source = sock.recvfrom(65536)
     except socket.timeout:
         break
     icmp = packet[(packet[0] & 0x0f) * 4:]
@@ -237,8 +237,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
 
   const exec: Lab['exec'] = (ns, argv, execOptions) => run('ip', ['netns', 'exec', ns, ...argv], execOptions);
 
-  const ping: Lab['ping'] = async (ns, target, timeoutMs = 2_000) => {
-    const result = await exec(ns, [PYTHON, '-c', PING_SCRIPT, target, String(timeoutMs / 1000)], {
+  const ping: Lab['ping'] = async (ns, target, timeoutMs = 2_000, dataBytes = 16) => {
+    const result = await exec(ns, [PYTHON, '-c', PING_SCRIPT, target, String(timeoutMs / 1000), String(dataBytes)], {
       timeoutMs: timeoutMs + 5_000,
     });
     return result.code === 0;

@@ -155,6 +155,14 @@ describe.each([
     expect(stack.stats().echoRepliesSent).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers a kernel ping too large for one frame: the request reassembled, the reply in fragments', async () => {
+    const before = stack.stats().echoRepliesSent;
+    // 4000 bytes of data: three fragments each way at MTU 1500. The kernel reassembles our reply; the
+    // lab's ping takes it only with every byte of the request's data.
+    expect(await lab.ping(lab.serverNs, lab.stackIp, 2_000, 4000)).toBe(true);
+    expect(stack.stats().echoRepliesSent).toBe(before + 1);
+  });
+
   it('rejects a connection to a closed port with ECONNREFUSED', async () => {
     await expect(stack.connect(lab.serverIp, 9, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readEthernetDst } from '../wire/ethernet.js';
 import { decodeIcmp } from '../wire/icmp.js';
 import { IpProtocol, ipv4PayloadEnd, ipv4PayloadStart, readIpv4Dst, readIpv4Protocol } from '../wire/ipv4.js';
-import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { fragmentFrame } from '../wire/ipv4-fragment.js';
 import { clientSyn } from '../wire/fixtures/segments.js';
 import { type FrameAddressing, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
 import { createHost } from './host.js';
@@ -115,11 +115,24 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
     expect(pieces.stats.echoRepliesSent).toBe(1);
   });
 
-  it('does not answer a reassembled echo request whose reply would exceed the MTU (replies are not fragmented)', () => {
+  it('answers an echo request too large for one frame with its whole data back, in fragments (RFC 1122 §3.2.2.6)', () => {
     const b = hostB();
-    for (const fragment of fragmentFrame(echoRequest(3000), 1480)) b.receiveFrame(fragment, 0);
-    expect(framesOf(b)).toEqual([]);
-    expect(b.stats.dropped.get('icmp: echo reply would exceed the MTU')).toBe(1);
+    const jumbo = createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret, mtu: 9000 });
+    const request = echoRequest(3000);
+    for (const fragment of fragmentFrame(request, 1480)) b.receiveFrame(fragment, 0);
+    jumbo.receiveFrame(request, 0);
+    const [whole] = framesOf(jumbo);
+    const fragments = framesOf(b);
+    expect(fragments).toHaveLength(3);
+    for (const fragment of fragments) expect(ipv4PayloadEnd(fragment, 14) - 14).toBeLessThanOrEqual(1500);
+    // The reply a host on a jumbo link sends whole, cut at 1480 bytes as RFC 791 §3.2 cuts.
+    expect(fragments).toEqual(fragmentFrame(whole!, 1480));
+    expect(b.stats.echoRepliesSent).toBe(1);
+    // A peer puts them together again: what arrives is a reply, which it takes and does not answer.
+    const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    for (const fragment of fragments) a.receiveFrame(fragment, 0);
+    expect(reassemblyDrops(a)).toEqual([]);
+    expect(a.stats.dropped.get('icmp: not an echo request')).toBe(1);
   });
 
   it('discards a datagram with a missing fragment 60 s after its first, through nextDeadline and advanceTime', () => {

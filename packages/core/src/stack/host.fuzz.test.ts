@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { fragmentFrame } from '../wire/ipv4-fragment.js';
 import { encodeTcpFrame } from '../wire/frame.js';
 import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';

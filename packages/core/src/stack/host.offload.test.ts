@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordingHost, replayRecording, serializeRecording } from '../observe/recording.js';
 import { A_IP, B_IP, configA, configB, transfer } from '../observe/testing/two-hosts.js';
-import { fragmentFrame } from '../wire/fixtures/fragment-frame.js';
+import { fragmentFrame } from '../wire/ipv4-fragment.js';
 import { clientSyn } from '../wire/fixtures/segments.js';
 import { IpProtocol } from '../wire/ipv4.js';
 import { finishTcpChecksum } from '../wire/checksum-offload.js';

@@ -17,6 +17,7 @@ import {
 } from '../wire/ethernet.js';
 import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, encodeTcpFrameInto, type FrameAddressing } from '../wire/frame.js';
 import { decodeIcmp, echoReplyFor, isIcmpErrorType, reassemblyTimeExceeded } from '../wire/icmp.js';
+import { fragmentFrame, fragmentPayloadFor } from '../wire/ipv4-fragment.js';
 import {
   IPV4_HEADER_LENGTH,
   IpProtocol,
@@ -420,12 +421,11 @@ export class Host implements NetworkHost {
     if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
     const message = decoded.right;
     if (message.kind !== 'echo-request') return this.drop('icmp: not an echo request');
-    // A reassembled request can be larger than the link; replies are not fragmented (the frame codecs set DF).
-    if (IPV4_HEADER_LENGTH + payload.length > this.mtu) return this.drop('icmp: echo reply would exceed the MTU');
     this.stats.echoRepliesSent++;
-    this.queueFrame(
-      encodeIcmpFrame(this.addressingTo(srcMac, srcIp), echoReplyFor(message)),
-    );
+    const reply = encodeIcmpFrame(this.addressingTo(srcMac, srcIp), echoReplyFor(message));
+    // A reassembled request can be larger than the link, and RFC 1122 §3.2.2.6 wants all its data
+    // back: such a reply leaves in fragments (the only datagrams we fragment; TCP keeps to the MSS).
+    for (const frame of fragmentFrame(reply, fragmentPayloadFor(this.mtu, IPV4_HEADER_LENGTH))) this.queueFrame(frame);
   }
 
   private receiveSegment(seg: TcpSegment, srcIp: number, srcMac: number): void {

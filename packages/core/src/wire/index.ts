@@ -8,6 +8,7 @@ export * from './ethernet.js';
 export * from './frame.js';
 export * from './icmp.js';
 export * from './ipv4.js';
+export * from './ipv4-fragment.js';
 export * from './offload.js';
 export * from './tcp.js';
 export * from './tcp-options.js';
