@@ -56,4 +56,13 @@ describe('trace', () => {
     );
     expect(formatHostEvent({ type: 'data', socket: 1, data: new Uint8Array(1) })).toBeUndefined();
   });
+
+  it('names an ICMP error and who sent it', () => {
+    expect(formatHostEvent({ type: 'icmp-error', socket: 1, from: 0xc6120101, icmpType: 3, code: 1 })).toBe(
+      '* ICMP from 198.18.1.1: host unreachable',
+    );
+    expect(formatHostEvent({ type: 'icmp-error', socket: 1, from: 0xc6120101, icmpType: 11, code: 0 })).toBe(
+      '* ICMP from 198.18.1.1: time to live exceeded in transit',
+    );
+  });
 });

@@ -1,5 +1,7 @@
 /** Readable one-line renderings of stack events for `-v`, in the spirit of `curl -v` and tcpdump. */
 import {
+  describeIcmpError,
+  formatIpv4,
   formatTcpFlags,
   formatTcpOptions,
   TcpFlag,
@@ -33,6 +35,8 @@ export const formatHostEvent = (event: HostEvent): string | undefined => {
       return formatSegment(event.direction, event.segment);
     case 'error':
       return `* connection error: ${event.error}`;
+    case 'icmp-error':
+      return `* ICMP from ${formatIpv4(event.from)}: ${describeIcmpError(event.icmpType, event.code)}`;
     case 'congestion': {
       const ssthresh = Number.isFinite(event.ssthresh) && event.ssthresh < 2 ** 30 ? String(event.ssthresh) : 'inf';
       const srtt = event.srtt === undefined ? '-' : `${event.srtt.toFixed(1)} ms`;

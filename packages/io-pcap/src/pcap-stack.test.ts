@@ -12,6 +12,8 @@ import { PcapStack } from './realtime-driver.js';
 import type { TcpSocket } from './tcp-socket.js';
 
 const HTTP_PORT = 8080;
+const PORT_UNREACHABLE_PORT = 9101;
+const HOST_UNREACHABLE_PORT = 9102;
 const SILENT_PORT = 8081;
 const UPLOAD_PORT = 8082;
 const FILE_SIZE = 3 * 1024 * 1024 + 123;
@@ -68,7 +70,10 @@ describe.each([
     // A port whose SYNs vanish: a peer that never answers.
     const nft = (script: string) => lab.exec(lab.serverNs, ['nft', '-f', '-'], { input: script });
     const added = await nft(
-      `table inet tcpd_silent {\n chain input {\n type filter hook input priority 0;\n tcp dport ${SILENT_PORT} drop\n }\n}\n`,
+      `table inet tcpd_silent {\n chain input {\n type filter hook input priority 0;\n tcp dport ${SILENT_PORT} drop\n` +
+        // Ports the kernel answers with an ICMP error instead, as a firewall or router would.
+        ` tcp dport ${PORT_UNREACHABLE_PORT} reject with icmp type port-unreachable\n` +
+        ` tcp dport ${HOST_UNREACHABLE_PORT} reject with icmp type host-unreachable\n }\n}\n`,
     );
     expect(added.stderr).toBe('');
     stack = await PcapStack.open({
@@ -165,6 +170,23 @@ describe.each([
 
   it('rejects a connection to a closed port with ECONNREFUSED', async () => {
     await expect(stack.connect(lab.serverIp, 9, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('rejects with ECONNREFUSED at once when the kernel answers the SYN with ICMP port unreachable', async () => {
+    const started = performance.now();
+    await expect(stack.connect(lab.serverIp, PORT_UNREACHABLE_PORT, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'icmp-error', icmpType: 3, code: 3 }));
+  });
+
+  it('keeps trying through ICMP host unreachable, then rejects with EHOSTUNREACH, naming it, at timeoutMs', async () => {
+    const started = performance.now();
+    const attempt = stack.connect(lab.serverIp, HOST_UNREACHABLE_PORT, { timeoutMs: 1_500 });
+    await expect(attempt).rejects.toMatchObject({ code: 'EHOSTUNREACH' });
+    await expect(attempt).rejects.toThrow(`host unreachable (ICMP from ${lab.serverIp})`);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
   });
 
   it('rejects with ETIMEDOUT within timeoutMs when the peer stays silent', async () => {

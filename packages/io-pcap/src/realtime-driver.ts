@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { InspectionEvent } from 'xstate';
 import {
   createHost,
+  describeIcmpError,
   pollFrameInto,
   type FrameChecks,
   type HostEvent,
@@ -93,6 +94,8 @@ interface PendingConnect {
   resolve(socket: TcpSocket): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
+  /** The last ICMP error the path sent about the SYN (a soft error: the open goes on until the timeout). */
+  icmpError?: string;
 }
 
 /** Bound on drain rounds in one go; the rest continues on the next turn of the event loop. */
@@ -278,7 +281,12 @@ export class PcapStack {
         timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              const failure = new ConnectionFailure('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${timeoutMs} ms`);
+              // RFC 9293 §3.9.2.2 (SHLD-25): a soft error the path reported is the better explanation.
+              const icmpError = this.pending.get(id)?.icmpError;
+              const failure =
+                icmpError === undefined
+                  ? new ConnectionFailure('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${timeoutMs} ms`)
+                  : new ConnectionFailure('EHOSTUNREACH', `connect to ${ip}:${port} failed: ${icmpError}`);
               this.settle(id, failure);
             }, timeoutMs);
       this.pending.set(id, { socket, resolve, reject, timer });
@@ -432,6 +440,11 @@ export class PcapStack {
       case 'peer-closed':
         this.sockets.get(event.socket)?.hostPeerClosed();
         return;
+      case 'icmp-error': {
+        const pending = this.pending.get(event.socket);
+        if (pending !== undefined) pending.icmpError = `${describeIcmpError(event.icmpType, event.code)} (ICMP from ${formatIpv4(event.from)})`;
+        return;
+      }
       case 'error': {
         const socket = this.sockets.get(event.socket);
         if (socket === undefined) return;

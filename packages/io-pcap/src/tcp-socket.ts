@@ -24,6 +24,7 @@ const ERROR_CODES: Record<ConnectionError, ConnectionErrorCode> = {
   reset: 'ECONNRESET',
   'timed-out': 'ETIMEDOUT',
   unreachable: 'EHOSTUNREACH',
+  'path-unreachable': 'EHOSTUNREACH',
 };
 
 export function connectionFailure(error: ConnectionError, remote: string): ConnectionFailure {
@@ -33,6 +34,7 @@ export function connectionFailure(error: ConnectionError, remote: string): Conne
     reset: 'connection reset by peer',
     'timed-out': 'connection timed out',
     unreachable: 'host unreachable (no ARP reply)',
+    'path-unreachable': 'host unreachable (the path said so by ICMP, and the connection timed out)',
   };
   return new ConnectionFailure(code, `${what[error]}: ${remote}`);
 }

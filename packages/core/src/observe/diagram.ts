@@ -166,7 +166,7 @@ export const FIGURE_5_LAYOUT: { readonly [state: string]: readonly Point[] } = {
  * Arcs Figure 5 leaves out (resets, aborts, user timeouts of §3.10): drawn
  * thin and dashed so that the figure's own arcs stand out.
  */
-const EXCEPTIONAL_EVENTS: ReadonlySet<string> = new Set(['RCV_RST', 'ABORT', 'TIMEOUT_USER']);
+const EXCEPTIONAL_EVENTS: ReadonlySet<string> = new Set(['RCV_RST', 'RCV_ICMP_HARD_ERROR', 'ABORT', 'TIMEOUT_USER']);
 
 const GRID_COLUMNS = [110, 400, 690];
 const GRID_ROW_HEIGHT = 120;

@@ -11,6 +11,7 @@ import type { HostEvent, SocketId } from '../stack/host-types.js';
 import { seqAdd, seqLt } from '../tcp/seq.js';
 import { type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
 import { formatTcpFlags, formatTcpOptions } from '../wire/describe.js';
+import { describeIcmpError } from '../wire/icmp.js';
 
 // ------------------------------------------------------------------ metrics
 
@@ -213,6 +214,8 @@ const eventSummary = (event: HostEvent): string | undefined => {
       return 'closed';
     case 'error':
       return `error: ${event.error}`;
+    case 'icmp-error':
+      return `ICMP: ${describeIcmpError(event.icmpType, event.code)}`;
     default:
       // Data and writable events are many and say nothing about the connection's course.
       return undefined;

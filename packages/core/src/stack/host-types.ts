@@ -15,7 +15,9 @@ export type ConnectionError =
   /** Retransmissions exhausted (RFC 9293 §3.8.3). */
   | 'timed-out'
   /** The next hop never answered ARP. */
-  | 'unreachable';
+  | 'unreachable'
+  /** Timed out after the path reported the destination unreachable by ICMP (RFC 9293 §3.9.2.2). */
+  | 'path-unreachable';
 
 export interface HostConfig {
   /** Our Ethernet address, as a 48-bit integer. */
@@ -78,6 +80,19 @@ export type HostEvent =
   /** The connection reached CLOSED and its control block is gone. */
   | { readonly type: 'closed'; readonly socket: SocketId }
   | { readonly type: 'error'; readonly socket: SocketId; readonly error: ConnectionError }
+  /**
+   * The path reported an error about one of the connection's segments (RFC 9293 §3.9.2.2:
+   * made available to the application, SHLD-25). A soft one changes nothing else; a hard
+   * one during the open is followed by an `error`, `refused`.
+   */
+  | {
+      readonly type: 'icmp-error';
+      readonly socket: SocketId;
+      /** Who sent it: the peer, or a router on the way. */
+      readonly from: number;
+      readonly icmpType: number;
+      readonly code: number;
+    }
   | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
   /** With `traceSegments`: the sender's congestion state changed (for -v and traces). */
   | {

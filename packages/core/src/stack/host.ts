@@ -16,7 +16,16 @@ import {
   readEthernetSrc,
 } from '../wire/ethernet.js';
 import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, encodeTcpFrameInto, type FrameAddressing } from '../wire/frame.js';
-import { decodeIcmp, echoReplyFor, isIcmpErrorType, reassemblyTimeExceeded } from '../wire/icmp.js';
+import {
+  classifyIcmpError,
+  decodeIcmp,
+  echoReplyFor,
+  type IcmpErrorClass,
+  type IcmpOther,
+  isIcmpErrorType,
+  quotedTcpSegment,
+  reassemblyTimeExceeded,
+} from '../wire/icmp.js';
 import { fragmentFrame, fragmentPayloadFor } from '../wire/ipv4-fragment.js';
 import {
   IPV4_HEADER_LENGTH,
@@ -420,12 +429,32 @@ export class Host implements NetworkHost {
     const decoded = decodeIcmp(payload);
     if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
     const message = decoded.right;
+    if (message.kind === 'other') {
+      const severity = classifyIcmpError(message.type, message.code);
+      if (severity !== undefined) return this.receiveIcmpError(srcIp, message, severity);
+    }
     if (message.kind !== 'echo-request') return this.drop('icmp: not an echo request');
     this.stats.echoRepliesSent++;
     const reply = encodeIcmpFrame(this.addressingTo(srcMac, srcIp), echoReplyFor(message));
     // A reassembled request can be larger than the link, and RFC 1122 §3.2.2.6 wants all its data
     // back: such a reply leaves in fragments (the only datagrams we fragment; TCP keeps to the MSS).
     for (const frame of fragmentFrame(reply, fragmentPayloadFor(this.mtu, IPV4_HEADER_LENGTH))) this.queueFrame(frame);
+  }
+
+  /** RFC 9293 §3.9.2.2 (MUST-48): an ICMP error goes to the connection whose segment it quotes. */
+  private receiveIcmpError(srcIp: number, message: IcmpOther, severity: IcmpErrorClass): void {
+    if (severity === 'source-quench') return this.drop('icmp: source quench (ignored, RFC 6633)');
+    const quoted = quotedTcpSegment(message.body);
+    if (quoted === undefined || quoted.src !== this.ip) return this.drop('icmp: error quoting no TCP segment of ours');
+    const entry = this.lookup(quoted.srcPort, quoted.dst, quoted.dstPort);
+    if (entry === undefined) return this.drop('icmp: error for no connection');
+    if (!entry.connection.handleIcmpError(severity, quoted.seq, this.now)) {
+      return this.drop('icmp: error quoting no segment in flight (RFC 5927)');
+    }
+    if (entry.announced) {
+      this.pushEvent({ type: 'icmp-error', socket: entry.id, from: srcIp, icmpType: message.type, code: message.code });
+    }
+    this.afterInput(entry);
   }
 
   private receiveSegment(seg: TcpSegment, srcIp: number, srcMac: number): void {

@@ -211,6 +211,11 @@ export class Connection {
   private duplicateReport: SackBlock | undefined;
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
+  /**
+   * The path reported a soft error (RFC 9293 §3.9.2.2) since the peer last acknowledged
+   * anything: should the connection time out, that is the reason the user is given (SHLD-25).
+   */
+  private softErrorSeen = false;
 
   /** Counters for tests, benchmarks and traces. */
   readonly stats = {
@@ -221,6 +226,9 @@ export class Connection {
     fastRetransmits: 0,
     tailLossProbes: 0,
     pawsDropped: 0,
+    /** ICMP errors taken (RFC 9293 §3.9.2.2), and those ignored for quoting no segment in flight (RFC 5927 §4.1). */
+    icmpErrors: 0,
+    icmpErrorsIgnored: 0,
   };
 
   constructor(params: ConnectionParams) {
@@ -437,6 +445,31 @@ export class Connection {
   }
 
   // ------------------------------------------------------- segment arrives
+
+  /**
+   * An ICMP error about a segment of ours (RFC 9293 §3.9.2.2, MUST-48), which the
+   * host matched to this connection by the quoted addresses and ports; `seq` is
+   * the quoted sequence number. False when it is ignored: it must quote one in
+   * flight, as a blind attacker cannot (RFC 5927 §4.1).
+   *
+   * A hard error before synchronization ends the open, as RST would: the peer's
+   * host or the path refuses the port or protocol. Every other error, and a hard
+   * one on a synchronized connection, is soft: it never aborts (MUST-56; RFC 5461
+   * §4 and RFC 5927 §4.3 on resetting established connections by forged ICMP),
+   * and if the connection later times out, it is the reason given.
+   */
+  handleIcmpError(severity: 'soft' | 'hard', seq: number, now: number): boolean {
+    this.now = now;
+    if (this.stateName === 'CLOSED' || this.stateName === 'LISTEN' || seqLt(seq, this.sndUna) || seqGe(seq, this.sndMax)) {
+      this.stats.icmpErrorsIgnored++;
+      return false;
+    }
+    this.stats.icmpErrors++;
+    const opening = this.stateName === 'SYN-SENT' || this.stateName === 'SYN-RECEIVED';
+    if (severity === 'hard' && opening) this.fire('RCV_ICMP_HARD_ERROR');
+    else this.softErrorSeen = true;
+    return true;
+  }
 
   /** SEGMENT ARRIVES (§3.10.7). */
   handleSegment(seg: TcpSegment, now: number): void {
@@ -933,6 +966,7 @@ export class Connection {
       }
     }
     this.sndUna = ack;
+    if (this.softErrorSeen) this.softErrorSeen = false; // the path works again
     // §3.8.5: urgent mode ends once the peer holds every urgent byte.
     if (this.sndUp !== undefined && seqGe(ack, this.sndUp)) this.sndUp = undefined;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
@@ -1601,7 +1635,7 @@ export class Connection {
         this.fail('reset');
         break;
       case 'signalTimedOut':
-        this.fail('timed-out');
+        this.fail(this.softErrorSeen ? 'path-unreachable' : 'timed-out');
         break;
     }
   }

@@ -2,7 +2,12 @@ import type { TcpSegment } from '../wire/tcp-types.js';
 import type { TcpState } from './machine.js';
 
 /** Why a connection ended badly, as its user sees it (RFC 9293 §3.10 error messages). */
-export type ConnectionFailure = 'refused' | 'reset' | 'timed-out';
+export type ConnectionFailure =
+  | 'refused'
+  | 'reset'
+  | 'timed-out'
+  /** Timed out after the path reported the destination unreachable (an ICMP soft error, RFC 9293 §3.9.2.2). */
+  | 'path-unreachable';
 
 /** What a connection tells its user. */
 export type ConnectionEvent =

@@ -33,6 +33,7 @@ const EVENT_TYPES: readonly EventType[] = [
   'RCV_FIN',
   'RCV_ACK_OF_FIN',
   'RCV_RST',
+  'RCV_ICMP_HARD_ERROR',
   'TIMEOUT_2MSL',
   'TIMEOUT_USER',
 ];
@@ -277,6 +278,10 @@ const stimulate = (peer: ScriptedPeer, event: EventType): void => {
         // §3.10.7.4 with RFC 5961 §3.2: exactly at RCV.NXT.
         peer.deliver(TcpFlag.RST, peer.peerNext, 0);
       }
+      break;
+    case 'RCV_ICMP_HARD_ERROR':
+      // Port unreachable quoting our SYN or SYN,ACK: its sequence number is the ISS (RFC 5927 §4.1).
+      if (!connection.handleIcmpError('hard', peer.requireOurIss(), now)) throw new Error(`the ICMP error was ignored in ${state}`);
       break;
     case 'TIMEOUT_2MSL': {
       const reached = runTimersUntil(peer, () => connection.state !== 'TIME-WAIT');

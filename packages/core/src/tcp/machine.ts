@@ -46,6 +46,8 @@ export type TcpMachineEvent =
   | { type: 'RCV_FIN' }
   | { type: 'RCV_ACK_OF_FIN' }
   | { type: 'RCV_RST' }
+  // An ICMP hard error about our SYN or SYN,ACK (§3.9.2.2); synchronized states take every ICMP error as soft
+  | { type: 'RCV_ICMP_HARD_ERROR' }
   // Timeouts (§3.10.8)
   | { type: 'TIMEOUT_2MSL' }
   | { type: 'TIMEOUT_USER' };
@@ -135,6 +137,7 @@ export const tcpMachine = setup({
         // Simultaneous open (§3.5, Figure 8).
         RCV_SYN: { target: 'SYN-RECEIVED', actions: 'sendSynAck' },
         RCV_RST: { target: 'CLOSED', actions: ['signalRefused', 'deleteTcb'] },
+        RCV_ICMP_HARD_ERROR: { target: 'CLOSED', actions: ['signalRefused', 'deleteTcb'] },
         CLOSE: { target: 'CLOSED', actions: 'deleteTcb' },
         ABORT: { target: 'CLOSED', actions: 'deleteTcb' },
         TIMEOUT_USER: { target: 'CLOSED', actions: ['signalTimedOut', 'deleteTcb'] },
@@ -146,6 +149,10 @@ export const tcpMachine = setup({
         CLOSE: { target: 'FIN-WAIT-1', actions: 'queueFin' },
         RCV_FIN: { target: 'CLOSE-WAIT', actions: ['sendAck', 'signalPeerClosed'] },
         RCV_RST: [
+          { guard: 'cameFromListen', target: 'LISTEN' },
+          { target: 'CLOSED', actions: ['signalRefused', 'deleteTcb'] },
+        ],
+        RCV_ICMP_HARD_ERROR: [
           { guard: 'cameFromListen', target: 'LISTEN' },
           { target: 'CLOSED', actions: ['signalRefused', 'deleteTcb'] },
         ],

@@ -1,7 +1,8 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { allocateBytes, readU16, writeU16 } from './bytes.js';
+import { allocateBytes, readU16, readU32, writeU16 } from './bytes.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
+import { IpProtocol } from './ipv4.js';
 
 /** ICMP message types (RFC 792). */
 export const IcmpType = {
@@ -110,4 +111,89 @@ export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther => {
   const body = new Uint8Array(4 + quote.length);
   body.set(quote, 4);
   return { kind: 'other', type: IcmpType.TimeExceeded, code: FRAGMENT_REASSEMBLY_TIME_EXCEEDED, body };
+};
+
+/**
+ * What an ICMP error means to TCP (RFC 9293 §3.9.2.2): Source Quench is
+ * discarded (MUST-55, RFC 6633); Destination Unreachable codes 0, 1, 5, Time
+ * Exceeded and Parameter Problem are soft errors, which never abort (MUST-56);
+ * Destination Unreachable codes 2–4 are hard errors. The other unreachable
+ * codes the RFC does not classify: they are taken as soft, the side that
+ * cannot break a connection. Undefined for messages that report no error.
+ */
+export type IcmpErrorClass = 'source-quench' | 'soft' | 'hard';
+
+export const classifyIcmpError = (type: number, code: number): IcmpErrorClass | undefined => {
+  switch (type) {
+    case IcmpType.SourceQuench:
+      return 'source-quench';
+    case IcmpType.DestinationUnreachable:
+      return code >= 2 && code <= 4 ? 'hard' : 'soft';
+    case IcmpType.TimeExceeded:
+    case IcmpType.ParameterProblem:
+      return 'soft';
+    default:
+      return undefined; // echo, and Redirect, which changes a route and nothing in TCP
+  }
+};
+
+/** The TCP segment an ICMP error quotes: enough of it to find its connection (RFC 792: header and 64 bits of data). */
+export interface QuotedTcpSegment {
+  readonly src: number;
+  readonly dst: number;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: number;
+}
+
+/** Reads the quote of an ICMP error (`body` as `IcmpOther` has it); undefined when it quotes no TCP segment. */
+export const quotedTcpSegment = (body: Uint8Array): QuotedTcpSegment | undefined => {
+  const quote = body.subarray(4);
+  if (quote.length < 20 || quote[0]! >> 4 !== 4) return undefined;
+  const headerLength = (quote[0]! & 0x0f) * 4;
+  // A fragment other than the first carries no TCP header to read.
+  const fragmentOffset = readU16(quote, 6) & 0x1fff;
+  if (headerLength < 20 || quote.length < headerLength + 8 || quote[9] !== IpProtocol.TCP || fragmentOffset !== 0) return undefined;
+  return {
+    src: readU32(quote, 12),
+    dst: readU32(quote, 16),
+    srcPort: readU16(quote, headerLength),
+    dstPort: readU16(quote, headerLength + 2),
+    seq: readU32(quote, headerLength + 4),
+  };
+};
+
+const UNREACHABLE_CODES: readonly string[] = [
+  'network unreachable',
+  'host unreachable',
+  'protocol unreachable',
+  'port unreachable',
+  'fragmentation needed and DF set',
+  'source route failed',
+  'destination network unknown',
+  'destination host unknown',
+  'source host isolated',
+  'network administratively prohibited',
+  'host administratively prohibited',
+  'network unreachable for the type of service',
+  'host unreachable for the type of service',
+  'communication administratively prohibited',
+  'host precedence violation',
+  'precedence cutoff in effect',
+];
+
+/** An ICMP error's type and code in words (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1). */
+export const describeIcmpError = (type: number, code: number): string => {
+  switch (type) {
+    case IcmpType.DestinationUnreachable:
+      return UNREACHABLE_CODES[code] ?? `destination unreachable, code ${code}`;
+    case IcmpType.TimeExceeded:
+      return code === 0 ? 'time to live exceeded in transit' : code === 1 ? 'fragment reassembly time exceeded' : `time exceeded, code ${code}`;
+    case IcmpType.ParameterProblem:
+      return `parameter problem, code ${code}`;
+    case IcmpType.SourceQuench:
+      return 'source quench';
+    default:
+      return `ICMP type ${type}, code ${code}`;
+  }
 };

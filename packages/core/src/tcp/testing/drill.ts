@@ -164,6 +164,17 @@ export class Drill {
     });
   }
 
+  /**
+   * An ICMP error quoting our segment at `seq` (counted from our ISS), as the host hands
+   * it over; `expectTaken` says whether the connection should take it.
+   */
+  icmpError(severity: 'soft' | 'hard', seq: number, expectTaken = true): this {
+    return this.input(() => {
+      const taken = this.connection.handleIcmpError(severity, seqAdd(OUR_ISS, seq), this.now);
+      if (taken !== expectTaken) this.fail(`the ICMP error was ${taken ? 'taken' : 'ignored'}`);
+    });
+  }
+
   // ------------------------------------------------------------ expectations
 
   expectSent(expected: Expected): this {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { TcpFlag } from '../wire/tcp-types.js';
+import { Drill, MSS } from './testing/drill.js';
+
+// RFC 9293 §3.9.2.2: ICMP errors, as the host hands them to the connection whose segment they quote.
+describe('ICMP errors (RFC 9293 §3.9.2.2)', () => {
+  it('ends an active open on a hard error quoting its SYN, as a reset would (SHLD-26)', () => {
+    const drill = new Drill('active').user.open().expectSent({ flags: 'S', seq: 0 });
+    drill.at(10).icmpError('hard', 0).expectState('CLOSED').expectNothingSent();
+    expect(drill.takeEvents()).toEqual(['error:refused', 'closed']);
+  });
+
+  it('returns a passive open to LISTEN on a hard error quoting its SYN,ACK, as a reset would', () => {
+    const drill = new Drill('passive').user
+      .open()
+      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS } })
+      .expectSent({ flags: 'SA', seq: 0, ack: 1 });
+    drill.at(10).icmpError('hard', 0).expectState('LISTEN').expectNothingSent();
+  });
+
+  it('ignores an error that quotes no sequence number in flight, as a blind attacker\'s would (RFC 5927 §4.1)', () => {
+    const drill = new Drill('active').user.open().expectSent({ flags: 'S', seq: 0 });
+    drill.icmpError('hard', 1, false).icmpError('hard', -1, false).icmpError('hard', 0x4000_0000, false).expectState('SYN-SENT');
+    expect(drill.connection.stats.icmpErrorsIgnored).toBe(3);
+    expect(drill.takeEvents()).toEqual([]);
+  });
+
+  it('keeps opening through soft errors (MUST-56), and gives the path as the reason when the open times out (SHLD-25)', () => {
+    const drill = new Drill('active', { maxSynRetransmissions: 2 }).user.open().expectSent({ flags: 'S', seq: 0 });
+    drill.at(10).icmpError('soft', 0).expectState('SYN-SENT').expectNothingSent();
+    // The SYN goes again at each timeout, as without the error; the open fails when they run out.
+    drill.at(60_000);
+    const resent = drill.takeAllSent();
+    expect(resent.length).toBeGreaterThan(0);
+    for (const sent of resent) expect(sent.segment.flags).toBe(TcpFlag.SYN);
+    drill.expectState('CLOSED');
+    expect(drill.takeEvents()).toEqual(['error:path-unreachable', 'closed']);
+  });
+
+  it('takes a hard error on a synchronized connection as soft (RFC 5461 §4, RFC 5927 §4.3), and forgets it once the peer acknowledges', () => {
+    const drill = new Drill('passive', { maxRetransmissions: 2 }).passiveHandshake();
+    drill.at(200).user.send(500).expectSent({ flags: 'A', seq: 1, len: 500 });
+    drill.at(210).icmpError('hard', 1).expectState('ESTABLISHED').expectNothingSent();
+    expect(drill.connection.stats.icmpErrors).toBe(1);
+    drill.at(250).peerSends({ flags: 'A', seq: 1, ack: 501 }).expectNothingSent();
+    // Later data that is never acknowledged: a plain timeout, the path has worked since.
+    drill.at(300).user.send(100).expectSent({ flags: 'A', seq: 501, len: 100 });
+    drill.at(120_000).takeAllSent();
+    drill.expectState('CLOSED');
+    expect(drill.takeEvents()).toEqual(['error:timed-out', 'closed']);
+  });
+});
