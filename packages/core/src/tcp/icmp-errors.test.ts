@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TcpFlag } from '../wire/tcp-types.js';
 import { Drill, MSS } from './testing/drill.js';
@@ -35,6 +36,24 @@ describe('ICMP errors (RFC 9293 §3.9.2.2)', () => {
     for (const sent of resent) expect(sent.segment.flags).toBe(TcpFlag.SYN);
     drill.expectState('CLOSED');
     expect(drill.takeEvents()).toEqual(['error:path-unreachable', 'closed']);
+  });
+
+  it('never ends a synchronized connection, whatever the error says and quotes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('soft' as const, 'hard' as const), fc.integer({ min: -2000, max: 2000 })), { maxLength: 20 }),
+        (errors) => {
+          const drill = new Drill('passive').passiveHandshake();
+          drill.at(200).user.send(1000).takeAllSent();
+          for (const [severity, seq] of errors) {
+            // Taken exactly when it quotes a byte in flight: SND.UNA (1) up to SND.MAX (1001).
+            drill.icmpError(severity, seq, seq >= 1 && seq < 1001);
+          }
+          drill.expectState('ESTABLISHED').expectNothingSent();
+          expect(drill.takeEvents()).toEqual([]);
+        },
+      ),
+    );
   });
 
   it('takes a hard error on a synchronized connection as soft (RFC 5461 §4, RFC 5927 §4.3), and forgets it once the peer acknowledges', () => {
