@@ -24,7 +24,7 @@ if (!upToDate) {
   mkdirSync(dirname(output), { recursive: true });
   const compiler = process.env.CC || 'cc';
   try {
-    execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', `-I${headers}`, '-o', output, source], {
+    execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-fPIC', '-pthread', '-shared', `-I${headers}`, '-o', output, source], {
       stdio: 'inherit',
     });
   } catch (error) {

@@ -7,8 +7,16 @@
  * burst of received frames, as a NIC's receive checksum offload would.
  * JavaScript reads and writes the ring slots itself through an ArrayBuffer
  * over the mapping, so no call crosses into native code per frame: one
- * wake-up and one checksum call per burst of received frames, one send() per
+ * wake-up and one checksum call per burst of received frames, one flush per
  * burst of sent frames.
+ *
+ * The send() that hands marked frames to the kernel runs on a thread of its
+ * own, as a NIC's transmit DMA runs beside the CPU. On a veth pair, or on any
+ * link whose peer is on this machine, that call does the peer's receive
+ * processing too, and for a peer sending to us, its ACK processing and the
+ * transmission of its next data: the largest share of a download's time on our
+ * thread. On its own thread the kernel does that work on another CPU, while
+ * JavaScript reads the next burst.
  *
  * Kernel documentation: Documentation/networking/packet_mmap.rst.
  */
@@ -21,10 +29,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -52,6 +62,14 @@ typedef struct {
   uint32_t tx_frame_size;
   uint32_t tx_frame_count;
   uv_poll_t poll;
+  /* The transmit thread: kicked by flush, it calls send() until the kernel took every marked frame. */
+  pthread_t tx_thread;
+  pthread_mutex_t tx_lock;
+  pthread_cond_t tx_wake;
+  int tx_kicks;   /* under tx_lock: flushes not yet followed by a send() */
+  int tx_stop;    /* under tx_lock: close() wants the thread to end */
+  int tx_error;   /* atomic: the last error of a send() that cannot be retried, for the next flush to report */
+  int tx_started;
   napi_env env;
   napi_ref on_readable;
   napi_async_context async;
@@ -78,7 +96,10 @@ static napi_value throw_errno(napi_env env, const char* what, int error) {
   } while (0)
 
 static void free_if_done(ring_t* ring) {
-  if (ring->released && ring->handle_closed) free(ring);
+  if (!ring->released || !ring->handle_closed) return;
+  pthread_cond_destroy(&ring->tx_wake);
+  pthread_mutex_destroy(&ring->tx_lock);
+  free(ring);
 }
 
 static void on_handle_closed(uv_handle_t* handle) {
@@ -87,9 +108,52 @@ static void on_handle_closed(uv_handle_t* handle) {
   free_if_done(ring);
 }
 
+/* Transient refusals of the kernel: the frames stay marked and go on the next attempt. */
+static int retryable(int error) { return error == EAGAIN || error == ENOBUFS || error == EINTR; }
+
+static void* transmit_loop(void* data) {
+  ring_t* ring = data;
+  pthread_mutex_lock(&ring->tx_lock);
+  for (;;) {
+    while (ring->tx_kicks == 0 && !ring->tx_stop) pthread_cond_wait(&ring->tx_wake, &ring->tx_lock);
+    /* What was flushed before close() still leaves: the last ACK or RST of a connection is among it. */
+    if (ring->tx_kicks == 0) break;
+    ring->tx_kicks = 0;
+    pthread_mutex_unlock(&ring->tx_lock);
+    /* The kernel takes every marked frame in ring order. Not waiting for their completion keeps
+     * close() from waiting on a link that holds frames back. */
+    if (send(ring->fd, NULL, 0, MSG_DONTWAIT) < 0) {
+      int error = errno;
+      if (retryable(error)) {
+        struct timespec pause = {0, 100 * 1000};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&ring->tx_lock);
+        if (!ring->tx_stop) ring->tx_kicks++;
+        continue;
+      }
+      __atomic_store_n(&ring->tx_error, error, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_lock(&ring->tx_lock);
+  }
+  pthread_mutex_unlock(&ring->tx_lock);
+  return NULL;
+}
+
+/* Ends the transmit thread once it has sent what was flushed. */
+static void stop_transmitting(ring_t* ring) {
+  if (!ring->tx_started) return;
+  pthread_mutex_lock(&ring->tx_lock);
+  ring->tx_stop = 1;
+  pthread_cond_signal(&ring->tx_wake);
+  pthread_mutex_unlock(&ring->tx_lock);
+  pthread_join(ring->tx_thread, NULL);
+  ring->tx_started = 0;
+}
+
 static void close_ring(ring_t* ring) {
   if (ring->closed) return;
   ring->closed = 1;
+  stop_transmitting(ring);
   uv_poll_stop(&ring->poll);
   uv_close((uv_handle_t*)&ring->poll, on_handle_closed);
   close(ring->fd);
@@ -336,6 +400,17 @@ static napi_value open_ring(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", EINVAL);
   }
   ring->poll.data = ring;
+  pthread_mutex_init(&ring->tx_lock, NULL);
+  pthread_cond_init(&ring->tx_wake, NULL);
+  int started = pthread_create(&ring->tx_thread, NULL, transmit_loop, ring);
+  if (started != 0) {
+    /* The poll handle was initialised: it must be closed through libuv before the memory goes. */
+    ring->released = 1;
+    close_ring(ring);
+    munmap(rings, mapped);
+    return throw_errno(env, "pthread_create", started);
+  }
+  ring->tx_started = 1;
 
   napi_value result, handle, buffer, value;
   CHECK(napi_create_object(env, &result));
@@ -398,30 +473,69 @@ static napi_value start_ring(napi_env env, napi_callback_info info) {
 }
 
 /*
- * flush(handle, first, count) -> errno (0 when the kernel took the frames, or had none to take).
- * First finishes the TCP checksums of the `count` transmit slots from `first`
- * (transmit checksum offload; 0 for none), then the kernel sends every slot
- * marked SEND_REQUEST, in ring order.
+ * flush(handle, first, count) -> errno (0, or the error a send() since the last flush could not get past).
+ * Finishes the TCP checksums of the `count` transmit slots from `first`
+ * (transmit checksum offload), marks them SEND_REQUEST, and wakes the transmit
+ * thread, which has the kernel send every marked slot in ring order. Only
+ * marked slots are the kernel's: it may be sending earlier ones meanwhile, so a
+ * slot is marked only once its frame is complete.
  */
 static napi_value flush_ring(napi_env env, napi_callback_info info) {
   uint32_t first, count;
   ring_t* ring = ring_and_two_numbers(env, info, &first, &count);
   if (ring == NULL) return NULL;
-  int error = 0;
-  if (ring->closed) error = EBADF;
-  if (error == 0 && first < ring->tx_frame_count) {
+  int error = ring->closed ? EBADF : __atomic_exchange_n(&ring->tx_error, 0, __ATOMIC_ACQ_REL);
+  if (!ring->closed && first < ring->tx_frame_count) {
     if (count > ring->tx_frame_count) count = ring->tx_frame_count;
     for (uint32_t slot = first; count > 0; count--) {
       uint8_t* header = ring->tx_ring + (size_t)slot * ring->tx_frame_size;
       uint32_t length;
       memcpy(&length, header + SLOT_LENGTH, 4);
       if (TX_DATA + (size_t)length <= ring->tx_frame_size) finish_tcp_checksum(header + TX_DATA, length);
+      __atomic_store_n((uint32_t*)(header + SLOT_STATUS), (uint32_t)TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
       slot = slot + 1 == ring->tx_frame_count ? 0 : slot + 1;
     }
   }
-  if (error == 0 && send(ring->fd, NULL, 0, MSG_DONTWAIT) < 0) error = errno;
+  if (!ring->closed) {
+    pthread_mutex_lock(&ring->tx_lock);
+    ring->tx_kicks++;
+    pthread_cond_signal(&ring->tx_wake);
+    pthread_mutex_unlock(&ring->tx_lock);
+  }
   napi_value result;
   CHECK(napi_create_int32(env, error, &result));
+  return result;
+}
+
+/*
+ * waitForSlot(handle, index, timeoutMicros) -> boolean
+ * Waits, polling, until the kernel has given transmit slot `index` back (sent,
+ * or refused as malformed), at most `timeoutMicros`: the transmit thread may be
+ * sending it right now. True when the slot is free.
+ */
+static napi_value wait_for_slot(napi_env env, napi_callback_info info) {
+  uint32_t index, timeout;
+  ring_t* ring = ring_and_two_numbers(env, info, &index, &timeout);
+  if (ring == NULL) return NULL;
+  bool free_now = false;
+  if (!ring->closed && index < ring->tx_frame_count) {
+    uint32_t* status = (uint32_t*)(ring->tx_ring + (size_t)index * ring->tx_frame_size + SLOT_STATUS);
+    struct timespec start, now, pause = {0, 20 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      uint32_t value = __atomic_load_n(status, __ATOMIC_ACQUIRE);
+      if (value == TP_STATUS_AVAILABLE || value == TP_STATUS_WRONG_FORMAT) {
+        free_now = true;
+        break;
+      }
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t waited = (int64_t)(now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000;
+      if (waited >= (int64_t)timeout) break;
+      nanosleep(&pause, NULL);
+    }
+  }
+  napi_value result;
+  CHECK(napi_get_boolean(env, free_now, &result));
   return result;
 }
 
@@ -521,6 +635,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"start", NULL, start_ring, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_ring, NULL, NULL, NULL, napi_enumerable, NULL},
       {"checkBurst", NULL, check_burst, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"waitForSlot", NULL, wait_for_slot, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpChecksumOk", NULL, tcp_checksum_ok_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finishTcpChecksum", NULL, finish_tcp_checksum_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_ring_js, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -21,11 +21,14 @@ export interface PacketRingAddon {
   start(handle: RingHandle, onReadable: (status: number) => void): void;
   /**
    * Finishes the TCP checksums of the `count` transmit slots from `first`
-   * (transmit checksum offload: the host left the pseudo-header sum in them;
-   * 0 for none), then hands every slot marked SEND_REQUEST to the kernel.
-   * Returns errno (0 on success).
+   * (transmit checksum offload: the host left the pseudo-header sum in them),
+   * marks them SEND_REQUEST, and wakes the addon's transmit thread, which has
+   * the kernel send them. Returns errno: 0, or an error a send() since the
+   * last flush could not get past (transient ones it retries itself).
    */
   flush(handle: RingHandle, first: number, count: number): number;
+  /** Waits up to `timeoutMicros` for the kernel to give transmit slot `index` back; true once it has. */
+  waitForSlot(handle: RingHandle, index: number, timeoutMicros: number): boolean;
   /**
    * Receive checksum offload for a burst: walks the receive slots from `first`
    * (wrapping) that the kernel has handed over, at most `limit`, and writes each

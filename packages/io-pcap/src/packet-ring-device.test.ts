@@ -187,6 +187,18 @@ describe('PacketRingDevice in a lab', () => {
     }
   });
 
+  it('sends what was written before close, though its own thread does the sending', async () => {
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    device.start(new Collector());
+    const count = 150; // two batches handed over while writing, the rest by close
+    const seen = countAtPeer(lab, OUR_MAC, 1_500, () => {
+      for (let i = 0; i < count; i++) device.send(numberedFrame(PEER_MAC, OUR_MAC, i));
+      device.close();
+    });
+    expect(await seen).toEqual([...Array(count).keys()]);
+    expect(device.counters.framesSent).toBe(count);
+  });
+
   it('fails with offload advice on a super-frame, delivering nothing', async () => {
     const superFrame = numberedFrame(OUR_MAC, PEER_MAC, 1, 1000 + 14 + 100);
     superFrame.set([0x08, 0x00], 12);

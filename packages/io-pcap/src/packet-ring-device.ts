@@ -33,8 +33,15 @@ const TX_DATA = 32;
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_CSUMNOTREADY = 8;
 const TP_STATUS_AVAILABLE = 0;
-const TP_STATUS_SEND_REQUEST = 1;
 const TP_STATUS_WRONG_FORMAT = 4;
+
+/**
+ * Frames written before they are handed to the transmit thread: it sends while the
+ * host goes on producing, instead of the whole burst waiting for the end of the drain.
+ */
+const FLUSH_BATCH = 64;
+/** How long the host may wait for the kernel to give back a transmit slot it is sending. */
+const SLOT_WAIT_MICROS = 20_000;
 
 const PACKET_OUTGOING = 4;
 const ETHERNET_HEADER = 14;
@@ -64,10 +71,13 @@ const FATAL_SEND_ERRNOS = new Set([6, 19, ENETDOWN]); // ENXIO, ENODEV, ENETDOWN
  * The kernel writes received frames into ring slots and marks them; we read
  * every marked slot in one wake-up and hand the frames over in place, then
  * give the slots back. Frames to send are written into the transmit ring (by
- * the host itself, through `transmitSlot`) and go to the kernel together, with
- * one system call, when the driver flushes. libpcap's npm binding
- * (`PcapDevice`) calls JavaScript once per frame and makes one system call per
- * sent frame; this device does neither.
+ * the host itself, through `transmitSlot`) and handed over in batches; a
+ * thread of the addon's has the kernel send them. On a link whose peer runs on
+ * this machine (a veth pair), that send is where the kernel does the peer's
+ * receiving, and for a peer sending to us, its ACK processing and its next
+ * transmission: on that thread, another CPU does it while JavaScript reads on.
+ * libpcap's npm binding (`PcapDevice`) calls JavaScript once per frame and
+ * makes one system call per sent frame; this device does neither.
  *
  * It offloads TCP checksums as a NIC does, in the addon and once per burst:
  * it vouches for received frames whose checksum it found right, and finishes
@@ -85,10 +95,8 @@ export class PacketRingDevice implements FrameDevice {
   private readonly txBase: number;
   private rxNext = 0;
   private txNext = 0;
-  /** Frames written into the transmit ring that the kernel has not taken yet. */
-  private queued = 0;
-  /** Of those, the last ones, whose TCP checksums the addon has yet to finish (at most every slot). */
-  private unfinished = 0;
+  /** Frames written into transmit slots and not yet handed to the kernel (at most every slot). */
+  private unflushed = 0;
   /** Each transmit slot's frame area, made once: a frame is written in place without a view per frame. */
   private readonly txSlots: Uint8Array[];
   private failed = false;
@@ -178,10 +186,13 @@ export class PacketRingDevice implements FrameDevice {
 
   transmitSlot(): Uint8Array | undefined {
     if (this.closed || this.failed) return undefined;
+    // A whole ring written and not handed over: the next slot is one of them.
+    if (this.unflushed === this.txFrames) this.flush();
     if (!this.slotFree(this.txBase + this.txNext * this.slotSize)) {
-      // The kernel still holds this slot: let it take what is queued, then look again.
+      // The kernel is still sending this slot: hand it what is written, and wait for it.
       this.flush();
-      if (!this.slotFree(this.txBase + this.txNext * this.slotSize)) return undefined;
+      if (!this.addon.waitForSlot(this.handle, this.txNext, SLOT_WAIT_MICROS)) return undefined;
+      this.slotFree(this.txBase + this.txNext * this.slotSize); // counts a refused frame
     }
     return this.txSlots[this.txNext];
   }
@@ -189,32 +200,25 @@ export class PacketRingDevice implements FrameDevice {
   commitSlot(length: number): void {
     const slot = this.txBase + this.txNext * this.slotSize;
     this.words[(slot + LENGTH) >> 2] = length;
-    Atomics.store(this.words, (slot + STATUS) >> 2, TP_STATUS_SEND_REQUEST);
+    // The addon marks it SEND_REQUEST when it is flushed, its checksum finished: the kernel may
+    // be walking the ring this very moment, and must not find a frame half done.
     this.txNext = this.txNext + 1 === this.txFrames ? 0 : this.txNext + 1;
-    this.queued++;
-    this.unfinished++;
+    if (++this.unflushed >= FLUSH_BATCH) this.flush();
   }
 
   flush(): void {
-    if (this.queued === 0 || this.closed) return;
-    const queued = this.queued;
-    this.queued = 0;
-    // Checksums are finished once, whether or not the kernel takes the frames now.
-    const first = (this.txNext - this.unfinished + this.txFrames) % this.txFrames;
-    const unfinished = this.unfinished;
-    this.unfinished = 0;
-    const code = this.addon.flush(this.handle, first, unfinished);
-    if (code === 0) {
-      this.counters.framesSent += queued;
-      return;
-    }
-    // EAGAIN/ENOBUFS: the frames stay marked and leave with the next flush.
+    if (this.unflushed === 0 || this.closed) return;
+    const count = this.unflushed;
+    const first = (this.txNext - count + this.txFrames) % this.txFrames;
+    this.unflushed = 0;
+    const code = this.addon.flush(this.handle, first, count);
+    this.counters.framesSent += count;
+    if (code === 0) return;
+    // An error of an earlier send(), past retrying: a lost frame TCP repairs, or the end of the device.
+    this.counters.sendErrors++;
     if (FATAL_SEND_ERRNOS.has(code)) {
-      this.counters.sendErrors += queued;
       this.fail(new IoPcapError('pcap', `cannot send on ${this.iface}: ${this.addon.describeError(code)}`));
-      return;
     }
-    this.queued = queued;
   }
 
   close(): void {
