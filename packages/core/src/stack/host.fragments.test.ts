@@ -7,21 +7,12 @@ import { fragmentFrame } from '../wire/ipv4-fragment.js';
 import { clientSyn } from '../wire/fixtures/segments.js';
 import { type FrameAddressing, encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
 import { createHost } from './host.js';
-import type { HostEvent, NetworkHost } from './host-types.js';
+import type { HostConfig, HostEvent, NetworkHost } from './host-types.js';
+import { A_IP, A_MAC, B_IP, B_MAC, configA, configB, framesOf } from '../observe/testing/two-hosts.js';
 
-const A_IP = 0xc6120001;
-const B_IP = 0xc6120002;
-const A_MAC = 0x020000000001;
-const B_MAC = 0x020000000002;
-const secret = new Uint8Array(16).fill(5);
 const fromA: FrameAddressing = { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 0x1234 };
 
-const hostB = () => createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret, tcp: { msl: 1000 } });
-const framesOf = (host: NetworkHost): Uint8Array[] => {
-  const frames: Uint8Array[] = [];
-  for (let f = host.pollFrame(); f; f = host.pollFrame()) frames.push(new Uint8Array(f));
-  return frames;
-};
+const hostB = (overrides: Partial<HostConfig> = {}) => createHost(configB({ traceSegments: false, tcp: { msl: 1000 }, ...overrides }));
 const reassemblyDrops = (host: NetworkHost): string[] => [...host.stats.dropped.keys()].filter((k) => k.startsWith('ipv4.reassembly'));
 
 const syn = clientSyn;
@@ -62,7 +53,7 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
   });
 
   it('carries a connection whose every packet to the server is fragmented', () => {
-    const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const a = createHost(configA({ traceSegments: false }));
     const b = hostB();
     b.listen(80, 0);
     const received: number[] = [];
@@ -117,7 +108,7 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
 
   it('answers an echo request too large for one frame with its whole data back, in fragments (RFC 1122 §3.2.2.6)', () => {
     const b = hostB();
-    const jumbo = createHost({ mac: B_MAC, ip: B_IP, prefixLength: 24, isnSecret: secret, mtu: 9000 });
+    const jumbo = hostB({ mtu: 9000 });
     const request = echoRequest(3000);
     for (const fragment of fragmentFrame(request, 1480)) b.receiveFrame(fragment, 0);
     jumbo.receiveFrame(request, 0);
@@ -129,7 +120,7 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
     expect(fragments).toEqual(fragmentFrame(whole!, 1480));
     expect(b.stats.echoRepliesSent).toBe(1);
     // A peer puts them together again: what arrives is a reply, which it takes and does not answer.
-    const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret });
+    const a = createHost(configA({ traceSegments: false }));
     for (const fragment of fragments) a.receiveFrame(fragment, 0);
     expect(reassemblyDrops(a)).toEqual([]);
     expect(a.stats.dropped.get('icmp: not an echo request')).toBe(1);
@@ -155,7 +146,7 @@ describe('Host: IPv4 fragments (RFC 791 §3.2, RFC 1122 §3.3.2)', () => {
 
   describe('sends no Time Exceeded where RFC 1122 §3.2.2 or §3.3.2 forbid one', () => {
     const expireWith = (fragments: Uint8Array[], prefixLength = 24): NetworkHost => {
-      const b = createHost({ mac: B_MAC, ip: B_IP, prefixLength, isnSecret: secret });
+      const b = hostB({ prefixLength });
       for (const fragment of fragments) b.receiveFrame(fragment, 0);
       b.advanceTime(60_000);
       expect(b.stats.dropped.get('ipv4.reassembly: timeout')).toBe(1);

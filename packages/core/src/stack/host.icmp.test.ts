@@ -2,25 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { encodeIcmpFrame, type FrameAddressing } from '../wire/frame.js';
 import { classifyIcmpError, describeIcmpError, quotedTcpSegment } from '../wire/icmp.js';
 import { createHost } from './host.js';
-import type { HostEvent, NetworkHost } from './host-types.js';
+import { A_IP, A_MAC, B_IP, B_MAC, configA, eventsOf } from '../observe/testing/two-hosts.js';
 
-const A_IP = 0xc6120001;
-const B_IP = 0xc6120002;
 const ROUTER_IP = 0xc61200fe;
-const A_MAC = 0x020000000001;
-const B_MAC = 0x020000000002;
-const secret = new Uint8Array(16).fill(9);
 const toA: FrameAddressing = { srcMac: B_MAC, dstMac: A_MAC, srcIp: ROUTER_IP, dstIp: A_IP, ttl: 64, identification: 7 };
-
-const eventsOf = (host: NetworkHost): HostEvent[] => {
-  const events: HostEvent[] = [];
-  for (let e = host.pollEvent(); e; e = host.pollEvent()) events.push(e);
-  return events;
-};
 
 /** Host A opening a connection to B:80, its SYN sent (B is resolved, so the SYN leaves at once). */
 const opening = () => {
-  const a = createHost({ mac: A_MAC, ip: A_IP, prefixLength: 24, isnSecret: secret, tcp: { maxSynRetransmissions: 1 } });
+  const a = createHost(configA({ traceSegments: false, tcp: { maxSynRetransmissions: 1 } }));
   a.receiveFrame(arpReplyFromB(), 0);
   const socket = a.connect(B_IP, 80, 0);
   const syn = a.pollFrame();

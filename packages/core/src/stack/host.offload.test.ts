@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordingHost, replayRecording, serializeRecording } from '../observe/recording.js';
-import { A_IP, B_IP, configA, configB, transfer } from '../observe/testing/two-hosts.js';
+import { A_IP, B_IP, configA, configB, framesOf, transfer } from '../observe/testing/two-hosts.js';
 import { fragmentFrame } from '../wire/ipv4-fragment.js';
 import { clientSyn } from '../wire/fixtures/segments.js';
 import { IpProtocol } from '../wire/ipv4.js';
@@ -21,12 +21,6 @@ const listening = (): NetworkHost => {
   const host = createHost(configB());
   host.listen(80, 0);
   return host;
-};
-
-const framesOf = (host: NetworkHost): Uint8Array[] => {
-  const frames: Uint8Array[] = [];
-  for (let f = host.pollFrame(); f; f = host.pollFrame()) frames.push(new Uint8Array(f));
-  return frames;
 };
 
 /** The SYN with one bit of its sequence number flipped after the checksum was computed. */

@@ -8,9 +8,11 @@ import { type ObservedEvent, type Timeline, buildTimeline, observeEvent } from '
 
 export const A_IP = 0xc6120001; // 198.18.0.1
 export const B_IP = 0xc6120002; // 198.18.0.2
+export const A_MAC = 0x020000000001;
+export const B_MAC = 0x020000000002;
 
 export const configA = (overrides: Partial<HostConfig> = {}): HostConfig => ({
-  mac: 0x020000000001,
+  mac: A_MAC,
   ip: A_IP,
   prefixLength: 24,
   isnSecret: new Uint8Array(16).fill(7),
@@ -19,7 +21,7 @@ export const configA = (overrides: Partial<HostConfig> = {}): HostConfig => ({
 });
 
 export const configB = (overrides: Partial<HostConfig> = {}): HostConfig => ({
-  mac: 0x020000000002,
+  mac: B_MAC,
   ip: B_IP,
   prefixLength: 24,
   isnSecret: new Uint8Array(16).fill(9),
@@ -27,6 +29,20 @@ export const configB = (overrides: Partial<HostConfig> = {}): HostConfig => ({
   tcp: { msl: 500 },
   ...overrides,
 });
+
+/** Every frame the host has to send, each copied out of the host's buffer. */
+export const framesOf = (host: NetworkHost): Uint8Array[] => {
+  const frames: Uint8Array[] = [];
+  for (let f = host.pollFrame(); f; f = host.pollFrame()) frames.push(new Uint8Array(f));
+  return frames;
+};
+
+/** Every event the host has to tell. */
+export const eventsOf = (host: NetworkHost): HostEvent[] => {
+  const events: HostEvent[] = [];
+  for (let e = host.pollEvent(); e; e = host.pollEvent()) events.push(e);
+  return events;
+};
 
 export interface WireOptions {
   /** One-way delay of the wire in ms (default 5). */
