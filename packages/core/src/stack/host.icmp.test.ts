@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeIcmpFrame, type FrameAddressing } from '../wire/frame.js';
-import { classifyIcmpError, describeIcmpError, quotedTcpSegment } from '../wire/icmp.js';
+import { classifyIcmpError, describeIcmpError, nextHopMtu, quotedTcpSegment } from '../wire/icmp.js';
 import { createHost } from './host.js';
 import { A_IP, A_MAC, B_IP, B_MAC, configA, eventsOf } from '../observe/testing/two-hosts.js';
 
@@ -74,11 +74,15 @@ describe('Host: ICMP errors for TCP (RFC 9293 §3.9.2.2, MUST-48)', () => {
 });
 
 describe('ICMP error codecs', () => {
-  it('classifies as RFC 9293 §3.9.2.2 does, the codes it leaves out as soft', () => {
-    expect([0, 1, 2, 3, 4, 5, 13].map((code) => classifyIcmpError(3, code))).toEqual(['soft', 'soft', 'hard', 'hard', 'hard', 'soft', 'soft']);
+  it('classifies as RFC 9293 §3.9.2.2 does, fragmentation needed as path MTU discovery has it, the codes it leaves out as soft', () => {
+    expect([0, 1, 2, 3, 4, 5, 13].map((code) => classifyIcmpError(3, code))).toEqual(['soft', 'soft', 'hard', 'hard', 'packet-too-big', 'soft', 'soft']);
     expect([classifyIcmpError(11, 0), classifyIcmpError(12, 0), classifyIcmpError(4, 0)]).toEqual(['soft', 'soft', 'source-quench']);
     expect([classifyIcmpError(0, 0), classifyIcmpError(8, 0), classifyIcmpError(5, 1)]).toEqual([undefined, undefined, undefined]);
     expect(describeIcmpError(3, 3)).toBe('port unreachable');
+    // RFC 1191 §4: the next hop's MTU, or where a router left it zero, the plateau below what it dropped.
+    expect(nextHopMtu(Uint8Array.of(0, 0, 0x05, 0x00), 1500)).toBe(1280);
+    expect(nextHopMtu(Uint8Array.of(0, 0, 0, 0), 1500)).toBe(1492);
+    expect(nextHopMtu(Uint8Array.of(0, 0, 0, 0), 1006)).toBe(508);
     expect(describeIcmpError(11, 0)).toBe('time to live exceeded in transit');
   });
 

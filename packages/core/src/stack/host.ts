@@ -1,6 +1,6 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
-import { Connection } from '../tcp/connection.js';
+import { Connection, type IcmpReport } from '../tcp/connection.js';
 import type { ConnectionEvent } from '../tcp/events.js';
 import { initialSequenceNumber } from '../tcp/isn.js';
 import { resetFor } from '../tcp/reset.js';
@@ -23,6 +23,7 @@ import {
   type IcmpErrorClass,
   type IcmpOther,
   isIcmpErrorType,
+  nextHopMtu,
   quotedTcpSegment,
   reassemblyTimeExceeded,
 } from '../wire/icmp.js';
@@ -448,7 +449,11 @@ export class Host implements NetworkHost {
     if (quoted === undefined || quoted.src !== this.ip) return this.drop('icmp: error quoting no TCP segment of ours');
     const entry = this.lookup(quoted.srcPort, quoted.dst, quoted.dstPort);
     if (entry === undefined) return this.drop('icmp: error for no connection');
-    if (!entry.connection.handleIcmpError(severity, quoted.seq, this.now)) {
+    const report: IcmpReport =
+      severity === 'packet-too-big'
+        ? { kind: severity, seq: quoted.seq, mtu: nextHopMtu(message.body, quoted.datagramLength) }
+        : { kind: severity, seq: quoted.seq };
+    if (!entry.connection.handleIcmpError(report, this.now)) {
       return this.drop('icmp: error quoting no segment in flight (RFC 5927)');
     }
     if (entry.announced) {

@@ -35,6 +35,11 @@ export interface CongestionControl {
   onRetransmissionTimeout(flightSize: number, now: number, repeated?: boolean): void;
   /** After an idle period longer than the RTO, RFC 5681 §4.1 restart window. */
   onIdleRestart(now: number): void;
+  /**
+   * Segments got smaller (path MTU discovery, RFC 1191): growth and floors count in the
+   * new SMSS from now on; the windows, in bytes, stay as they are (no sign of congestion).
+   */
+  onSmssChange(smss: number): void;
 }
 
 export type CongestionAlgorithm = 'newreno' | 'cubic';

@@ -44,6 +44,16 @@ const seqDiffTs = (a: number, b: number): number => (a - b) | 0;
 
 /** RFC 7323 §3.2: the timestamps option takes 10 bytes, 12 with its padding, in every segment. */
 const TIMESTAMPS_OPTION_SPACE = 12;
+/** IPv4 and TCP headers without options: what an MTU holds besides a segment's options and data. */
+const IPV4_TCP_HEADERS = 40;
+/** RFC 1122 §3.3.3: every host takes datagrams of 576 bytes; path MTU discovery goes no lower (RFC 5927 §7). */
+const MIN_PATH_MTU = 576;
+
+/** An ICMP error as the host hands it to a connection: its kind, the quoted sequence number, and for a packet too big, the path's MTU. */
+export type IcmpReport =
+  | { readonly kind: 'soft' | 'hard'; readonly seq: number }
+  | { readonly kind: 'packet-too-big'; readonly seq: number; readonly mtu: number };
+
 /** Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch. */
 const MAX_ACK_POINTS = 64;
 
@@ -229,6 +239,8 @@ export class Connection {
     /** ICMP errors taken (RFC 9293 §3.9.2.2), and those ignored for quoting no segment in flight (RFC 5927 §4.1). */
     icmpErrors: 0,
     icmpErrorsIgnored: 0,
+    /** Times a "fragmentation needed" made segments smaller (RFC 1191). */
+    pathMtuReductions: 0,
   };
 
   constructor(params: ConnectionParams) {
@@ -456,18 +468,51 @@ export class Connection {
    * host or the path refuses the port or protocol. Every other error, and a hard
    * one on a synchronized connection, is soft: it never aborts (MUST-56; RFC 5461
    * §4 and RFC 5927 §4.3 on resetting established connections by forged ICMP),
-   * and if the connection later times out, it is the reason given.
+   * and if the connection later times out, it is the reason given. A packet too
+   * big for the path lowers the segment size (RFC 1191).
    */
-  handleIcmpError(severity: 'soft' | 'hard', seq: number, now: number): boolean {
+  handleIcmpError(report: IcmpReport, now: number): boolean {
     this.now = now;
+    const { seq } = report;
     if (this.stateName === 'CLOSED' || this.stateName === 'LISTEN' || seqLt(seq, this.sndUna) || seqGe(seq, this.sndMax)) {
       this.stats.icmpErrorsIgnored++;
       return false;
     }
     this.stats.icmpErrors++;
     const opening = this.stateName === 'SYN-SENT' || this.stateName === 'SYN-RECEIVED';
-    if (severity === 'hard' && opening) this.fire('RCV_ICMP_HARD_ERROR');
-    else this.softErrorSeen = true;
+    if (report.kind === 'packet-too-big') {
+      // Our SYN and SYN,ACK are far below any MTU: a report about one is nonsense, kept as soft.
+      if (opening || !this.lowerPathMtu(report.mtu)) this.softErrorSeen = true;
+    } else if (report.kind === 'hard' && opening) {
+      this.fire('RCV_ICMP_HARD_ERROR');
+    } else {
+      this.softErrorSeen = true;
+    }
+    return true;
+  }
+
+  /** The path's MTU as RFC 1191 discovers it: what the segments we send are sized to. */
+  get pathMtu(): number {
+    return this.sendMss + IPV4_TCP_HEADERS + (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
+  }
+
+  /**
+   * RFC 1191 §6.3–6.5: a router dropped a segment of ours as too big for the next hop.
+   * Segments shrink to fit `mtu` (never below RFC 1122's 576, RFC 5927 §7), and what is in
+   * flight goes again at once at the new size: it was dropped by a router, not by
+   * congestion, so the windows stay as they are. False when `mtu` is no smaller.
+   */
+  private lowerPathMtu(mtu: number): boolean {
+    const fitted = Math.max(mtu, MIN_PATH_MTU) - IPV4_TCP_HEADERS - (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
+    if (fitted >= this.sendMss) return false;
+    this.sendMss = fitted;
+    this.cc.onSmssChange(fitted);
+    this.stats.pathMtuReductions++;
+    if (seqLt(this.sndUna, this.sndMax)) {
+      this.sndNxt = this.sndUna;
+      this.retransmitHead = true;
+      this.timedSeq = undefined; // Karn: no RTT sample from what is sent again
+    }
     return true;
   }
 
@@ -1303,8 +1348,10 @@ export class Connection {
       // Sender silly window avoidance (§3.8.6.2.1): wait for a full segment or half the peer's largest window.
       if (length < this.maxSndWnd / 2) return undefined;
     }
-    if (length < mss && length === available && flight > 0 && !this.config.noDelay && !this.finQueued) {
-      // Nagle (§3.7.4): one small segment outstanding at a time.
+    const resending = seqLt(this.sndNxt, this.sndMax);
+    if (length < mss && length === available && flight > 0 && !this.config.noDelay && !this.finQueued && !resending) {
+      // Nagle (§3.7.4): one small segment outstanding at a time. Not for bytes sent before and
+      // going again (after a timeout, or at a smaller path MTU): they were in flight already.
       return undefined;
     }
     length = Math.max(length, 0);

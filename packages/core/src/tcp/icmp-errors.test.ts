@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TcpFlag } from '../wire/tcp-types.js';
-import { Drill, MSS } from './testing/drill.js';
+import { seqDiff } from './seq.js';
+import { Drill, MSS, OUR_ISS } from './testing/drill.js';
 
 // RFC 9293 §3.9.2.2: ICMP errors, as the host hands them to the connection whose segment they quote.
 describe('ICMP errors (RFC 9293 §3.9.2.2)', () => {
@@ -67,5 +68,44 @@ describe('ICMP errors (RFC 9293 §3.9.2.2)', () => {
     drill.at(120_000).takeAllSent();
     drill.expectState('CLOSED');
     expect(drill.takeEvents()).toEqual(['error:timed-out', 'closed']);
+  });
+
+  describe('a packet too big for the path (RFC 1191)', () => {
+    it('shrinks the segments to the MTU the router names and sends what was in flight again at once, windows unchanged', () => {
+      const drill = new Drill('passive').passiveHandshake();
+      drill.at(200).user.send(3 * MSS);
+      expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([MSS, MSS, MSS]);
+      const cwnd = drill.connection.congestionWindow;
+      // 1280 bytes on the next hop: 1240 of data behind 40 of headers (no timestamps on this connection).
+      drill.at(210).packetTooBig(1, 1280);
+      expect(drill.takeAllSent().map((sent) => [seqDiff(sent.segment.seq, OUR_ISS), sent.segment.payload.length])).toEqual([
+        [1, 1240],
+        [1241, 1240],
+        [2481, 1240],
+        [3721, 660],
+      ]);
+      expect(drill.connection.pathMtu).toBe(1280);
+      expect(drill.connection.congestionWindow).toBe(cwnd);
+      expect(drill.connection.stats.pathMtuReductions).toBe(1);
+      // New data keeps to the new size (its small tail waits for Nagle, §3.7.4).
+      drill.at(220).peerSends({ flags: 'A', seq: 1, ack: 1 + 3 * MSS }).user.send(2000);
+      expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([1240]);
+    });
+
+    it('ignores an MTU no smaller than the one in use, and never goes below 576', () => {
+      const drill = new Drill('passive').passiveHandshake();
+      drill.at(200).user.send(MSS).takeAllSent();
+      drill.packetTooBig(1, 1500).expectNothingSent();
+      expect(drill.connection.pathMtu).toBe(1500);
+      drill.packetTooBig(1, 68);
+      expect(drill.connection.pathMtu).toBe(576);
+      expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([536, 536, 388]);
+    });
+
+    it('does not end an open over one: a SYN is below any MTU, so the report is taken as soft', () => {
+      const drill = new Drill('active').user.open().expectSent({ flags: 'S', seq: 0 });
+      drill.at(5).packetTooBig(0, 1280).expectState('SYN-SENT').expectNothingSent();
+      expect(drill.takeEvents()).toEqual([]);
+    });
   });
 });

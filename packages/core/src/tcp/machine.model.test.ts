@@ -281,7 +281,7 @@ const stimulate = (peer: ScriptedPeer, event: EventType): void => {
       break;
     case 'RCV_ICMP_HARD_ERROR':
       // Port unreachable quoting our SYN or SYN,ACK: its sequence number is the ISS (RFC 5927 §4.1).
-      if (!connection.handleIcmpError('hard', peer.requireOurIss(), now)) throw new Error(`the ICMP error was ignored in ${state}`);
+      if (!connection.handleIcmpError({ kind: 'hard', seq: peer.requireOurIss() }, now)) throw new Error(`the ICMP error was ignored in ${state}`);
       break;
     case 'TIMEOUT_2MSL': {
       const reached = runTimersUntil(peer, () => connection.state !== 'TIME-WAIT');

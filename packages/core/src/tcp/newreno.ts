@@ -16,7 +16,7 @@ export const initialCongestionWindow = (smss: number): number => Math.min(10 * s
 
 export class NewRenoCongestionControl implements CongestionControl {
   readonly name: 'newreno' | 'cubic' = 'newreno';
-  readonly smss: number;
+  smss: number;
   readonly initialWindow: number;
   /** cwnd in bytes; may be fractional in subclasses, reported rounded down. */
   protected window: number;
@@ -40,6 +40,11 @@ export class NewRenoCongestionControl implements CongestionControl {
 
   get cwnd(): number {
     return Math.floor(this.window);
+  }
+
+  onSmssChange(smss: number): void {
+    if (!Number.isInteger(smss) || smss <= 0) throw new RangeError(`SMSS must be a positive integer, got ${smss}`);
+    this.smss = smss;
   }
 
   get ssthresh(): number {

@@ -117,18 +117,25 @@ export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther => {
  * What an ICMP error means to TCP (RFC 9293 §3.9.2.2): Source Quench is
  * discarded (MUST-55, RFC 6633); Destination Unreachable codes 0, 1, 5, Time
  * Exceeded and Parameter Problem are soft errors, which never abort (MUST-56);
- * Destination Unreachable codes 2–4 are hard errors. The other unreachable
- * codes the RFC does not classify: they are taken as soft, the side that
- * cannot break a connection. Undefined for messages that report no error.
+ * Destination Unreachable codes 2 and 3 are hard errors. Code 4, which the RFC
+ * lists with them, is a router's "fragmentation needed and DF set": with path
+ * MTU discovery (RFC 1191) it is a segment too big for the path, answered by
+ * sending smaller ones. The other unreachable codes the RFC does not
+ * classify: they are taken as soft, the side that cannot break a connection.
+ * Undefined for messages that report no error.
  */
-export type IcmpErrorClass = 'source-quench' | 'soft' | 'hard';
+export type IcmpErrorClass = 'source-quench' | 'soft' | 'hard' | 'packet-too-big';
+
+/** Destination Unreachable's code for a datagram that needed fragmenting and had DF set (RFC 792). */
+export const FRAGMENTATION_NEEDED = 4;
 
 export const classifyIcmpError = (type: number, code: number): IcmpErrorClass | undefined => {
   switch (type) {
     case IcmpType.SourceQuench:
       return 'source-quench';
     case IcmpType.DestinationUnreachable:
-      return code >= 2 && code <= 4 ? 'hard' : 'soft';
+      if (code === FRAGMENTATION_NEEDED) return 'packet-too-big';
+      return code === 2 || code === 3 ? 'hard' : 'soft';
     case IcmpType.TimeExceeded:
     case IcmpType.ParameterProblem:
       return 'soft';
@@ -144,7 +151,26 @@ export interface QuotedTcpSegment {
   readonly srcPort: number;
   readonly dstPort: number;
   readonly seq: number;
+  /** The quoted datagram's total length, as its header gives it. */
+  readonly datagramLength: number;
 }
+
+/**
+ * RFC 1191 §7's plateaus, for a router that says "fragmentation needed" without the
+ * next hop's MTU (§4: the field is zero then): the largest below the datagram it dropped.
+ */
+const MTU_PLATEAUS = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+/**
+ * The path MTU a "fragmentation needed" tells (RFC 1191 §4): the next hop's MTU from
+ * bytes 6–7 of the ICMP header (2–3 of `body`), or, where a router left it zero, the
+ * plateau below the length of the datagram it quotes.
+ */
+export const nextHopMtu = (body: Uint8Array, quotedLength: number): number => {
+  const mtu = body.length >= 4 ? readU16(body, 2) : 0;
+  if (mtu !== 0) return mtu;
+  return MTU_PLATEAUS.find((plateau) => plateau < quotedLength) ?? 68;
+};
 
 /** Reads the quote of an ICMP error (`body` as `IcmpOther` has it); undefined when it quotes no TCP segment. */
 export const quotedTcpSegment = (body: Uint8Array): QuotedTcpSegment | undefined => {
@@ -160,6 +186,7 @@ export const quotedTcpSegment = (body: Uint8Array): QuotedTcpSegment | undefined
     srcPort: readU16(quote, headerLength),
     dstPort: readU16(quote, headerLength + 2),
     seq: readU32(quote, headerLength + 4),
+    datagramLength: readU16(quote, 2),
   };
 };
 

@@ -1,6 +1,6 @@
 import { type SackBlock, type TcpOptions, type TcpSegment, type TcpTimestamps, TcpFlag } from '../../wire/tcp-types.js';
 import { defaultTcpConfig, type TcpConfig } from '../config.js';
-import { Connection } from '../connection.js';
+import { Connection, type IcmpReport } from '../connection.js';
 import type { ConnectionEvent } from '../events.js';
 import type { TcpState } from '../machine.js';
 import { seqAdd, seqDiff } from '../seq.js';
@@ -169,8 +169,17 @@ export class Drill {
    * it over; `expectTaken` says whether the connection should take it.
    */
   icmpError(severity: 'soft' | 'hard', seq: number, expectTaken = true): this {
+    return this.icmpReport({ kind: severity, seq }, expectTaken);
+  }
+
+  /** A router's "fragmentation needed" for our segment at `seq`, the next hop's MTU `mtu` (RFC 1191). */
+  packetTooBig(seq: number, mtu: number, expectTaken = true): this {
+    return this.icmpReport({ kind: 'packet-too-big', seq, mtu }, expectTaken);
+  }
+
+  private icmpReport(report: IcmpReport, expectTaken: boolean): this {
     return this.input(() => {
-      const taken = this.connection.handleIcmpError(severity, seqAdd(OUR_ISS, seq), this.now);
+      const taken = this.connection.handleIcmpError({ ...report, seq: seqAdd(OUR_ISS, report.seq) }, this.now);
       if (taken !== expectTaken) this.fail(`the ICMP error was ${taken ? 'taken' : 'ignored'}`);
     });
   }
