@@ -27,6 +27,12 @@ export interface LinkFaults {
   readonly corrupt?: number;
   /** Largest IPv4 packet (frame length − 14) carried; larger frames are dropped and counted. */
   readonly mtu?: number;
+  /**
+   * With `mtu`: a dropped packet with Don't Fragment set is answered, as the router
+   * before a narrow hop would, by ICMP "fragmentation needed" with `mtu` to its
+   * sender (RFC 1191), after `delay`. Without it the hop is a black hole.
+   */
+  readonly mtuReport?: boolean;
   /** Serialization rate in bytes per millisecond (1 Gbit/s = 125 000). Unlimited when absent. */
   readonly bandwidth?: number;
   /**

@@ -2,6 +2,7 @@ import { formatMac, isValidMac, readMac } from './ethernet.js';
 import { emptyChannelStats, FaultyChannel, validateFaults } from './faults.js';
 import type { ChannelSink, ChannelStats, FrameFault, LinkFaults } from './faults.js';
 import type { SeededRng } from './rng.js';
+import { fragmentationNeededFor } from './path-mtu.js';
 import type { FrameTracer } from './tracer.js';
 
 /** Something attached to the link: it has a MAC and a name for traces. */
@@ -31,6 +32,8 @@ class DirectionSink<E extends LinkEndpoint> implements ChannelSink {
   to: E | undefined;
   /** The frame as sent, so traces can show both it and a corrupted copy. */
   sent: Uint8Array | undefined;
+  /** The faults of the current direction. */
+  faults: LinkFaults | undefined;
   now = 0;
 
   constructor(
@@ -46,6 +49,13 @@ class DirectionSink<E extends LinkEndpoint> implements ChannelSink {
 
   drop(fault: FrameFault, frame: Uint8Array): void {
     this.tracer?.record(this.now, undefined, this.from!.name, this.to!.name, frame, fault);
+    const faults = this.faults;
+    if (fault !== 'mtu' || faults?.mtuReport !== true || faults.mtu === undefined) return;
+    const report = fragmentationNeededFor(frame, faults.mtu);
+    if (report === undefined) return;
+    const arrival = this.now + (faults.delay ?? 0);
+    this.tracer?.record(this.now, arrival, this.to!.name, this.from!.name, report, undefined);
+    this.schedule(arrival, this.from!, report);
   }
 }
 
@@ -177,7 +187,9 @@ export class MockLink<E extends LinkEndpoint = LinkEndpoint> {
     sink.to = to;
     sink.now = now;
     sink.sent = frame;
-    this.direction(from, to).channel.transmit(frame, now, sink);
+    const direction = this.direction(from, to);
+    sink.faults = direction.channel.faults;
+    direction.channel.transmit(frame, now, sink);
   }
 
   private direction(from: E, to: E): Direction<E> {

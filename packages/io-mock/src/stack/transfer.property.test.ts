@@ -30,6 +30,8 @@ interface FaultMix {
   /** Milliseconds. */
   readonly delay: number;
   readonly jitter: number;
+  /** A narrow hop on the path that reports itself (RFC 1191), or 0 for none: a 1500 link end to end. */
+  readonly pathMtu?: number;
 }
 
 interface TransferCase {
@@ -50,6 +52,7 @@ const toLinkFaults = (mix: FaultMix): LinkFaults => ({
   corrupt: mix.corruptPermille / 1000,
   delay: mix.delay,
   jitter: mix.jitter,
+  ...(mix.pathMtu ? { mtu: mix.pathMtu, mtuReport: true } : {}),
 });
 
 interface SideRecord {
@@ -160,6 +163,7 @@ const faultMix: fc.Arbitrary<FaultMix> = fc.record({
   corruptPermille: fc.integer({ min: 0, max: 50 }),
   delay: fc.integer({ min: 0, max: 50 }),
   jitter: fc.integer({ min: 0, max: 20 }),
+  pathMtu: fc.oneof(fc.constant(0), fc.integer({ min: 576, max: 1499 })),
 });
 
 const transferCase: fc.Arbitrary<TransferCase> = fc.record({
@@ -173,7 +177,7 @@ const transferCase: fc.Arbitrary<TransferCase> = fc.record({
 
 
 describe('transfer over a faulty link', () => {
-  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, seed and checksum offload', () => {
+  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, narrow hop, seed and checksum offload', () => {
     fc.assert(
       fc.property(transferCase, (c) => {
         runTransfer(c);
@@ -183,7 +187,7 @@ describe('transfer over a faulty link', () => {
   });
 
   it('covers the extremes: nothing to send, and the worst fault mix with the largest payloads', () => {
-    const worst: FaultMix = { lossPercent: 20, duplicatePercent: 10, reorderPercent: 20, corruptPermille: 50, delay: 50, jitter: 20 };
+    const worst: FaultMix = { lossPercent: 20, duplicatePercent: 10, reorderPercent: 20, corruptPermille: 50, delay: 50, jitter: 20, pathMtu: 576 };
     const none: FaultMix = { lossPercent: 0, duplicatePercent: 0, reorderPercent: 0, corruptPermille: 0, delay: 0, jitter: 0 };
     for (const closing of ['a-first', 'b-first', 'both'] as const) {
       // Each run throws, with its trace, if anything goes wrong.

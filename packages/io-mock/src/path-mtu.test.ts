@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import type { MockSocket } from './socket.js';
+import { IP_B, createPair, patternBytes } from './stack/testing.js';
+
+// A narrow hop on the path: frames above `mtu` are dropped; with `mtuReport` the sender is told (RFC 1191).
+const upload = (mtuReport: boolean) => {
+  const { sim, a, b } = createPair({ seed: 11, faults: { delay: 2, mtu: 1000, mtuReport }, knownNeighbours: true });
+  const payload = patternBytes(200_000, 11);
+  let server: MockSocket | undefined;
+  b.listen(80, (socket) => (server = socket));
+  a.connect(IP_B, 80).write(payload);
+  sim.run({ until: () => server?.bytesReceived === payload.length, maxTime: 60_000 });
+  return { sim, payload, received: server?.received() };
+};
+
+describe('a narrow hop (LinkFaults.mtu)', () => {
+  it('that reports itself: the sender fits its segments to it, and everything arrives', () => {
+    const { sim, payload, received } = upload(true);
+    expect(received).toEqual(payload);
+    // Only the first full-sized segments were too big.
+    expect(sim.stats().mtu).toBeGreaterThan(0);
+    expect(sim.stats().mtu).toBeLessThan(20);
+  });
+
+  it('that drops in silence is a black hole: nothing past the first window arrives', () => {
+    const { sim, received } = upload(false);
+    expect(received?.length ?? 0).toBeLessThan(2000);
+    expect(sim.stats().mtu).toBeGreaterThan(10);
+  });
+});
