@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { HostEvent } from '@tcpts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, run } from './lab.js';
 import { PcapStack } from './realtime-driver.js';
+import { sha256Summary, startSha256Sink } from './testing/sink.js';
 
 /*
  * Path MTU discovery (RFC 1191) against the Linux kernel as a router. The lab's
@@ -52,18 +52,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
   });
 
   it('uploads through a hop of MTU 1280: the router says how big, and the segments shrink to fit', async () => {
-    const sink = [
-      'import hashlib, socket',
-      's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
-      `s.bind(('${FAR_IP}', ${SINK_PORT})); s.listen(1); print('ready', flush=True)`,
-      'c, _ = s.accept(); h = hashlib.sha256(); n = 0',
-      'while True:',
-      '    b = c.recv(1 << 20)',
-      '    if not b: break',
-      '    h.update(b); n += len(b)',
-      'print(n, h.hexdigest(), flush=True)',
-    ].join('\n');
-    const receiver = spawn('ip', ['netns', 'exec', FAR_NS, 'python3', '-c', sink], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sink = await startSha256Sink(FAR_NS, FAR_IP, SINK_PORT);
     const events: HostEvent[] = [];
     const stack = await PcapStack.open({
       iface: lab.clientIface,
@@ -75,23 +64,15 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       onEvent: (event) => events.push(event),
     });
     try {
-      let output = '';
-      receiver.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-      const until = async (predicate: () => boolean, what: string) => {
-        for (let waited = 0; !predicate(); waited += 20) {
-          if (waited > 15_000) throw new Error(`${what}; the receiver said ${JSON.stringify(output)}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
-      await until(() => output.startsWith('ready\n'), 'the receiver did not start');
       const content = randomBytes(600_000);
       const socket = await stack.connect(FAR_IP, SINK_PORT, { timeoutMs: 5_000 });
       for (let at = 0; at < content.length; at += 100_000) {
         if (!socket.write(content.subarray(at, at + 100_000))) await once(socket, 'drain');
       }
       socket.end();
-      await until(() => output.split('\n').length > 2, 'the upload did not arrive: a black hole without path MTU discovery');
-      expect(output.split('\n')[1]).toBe(`${content.length} ${createHash('sha256').update(content).digest('hex')}`);
+      expect(await sink.received(15_000, 'the upload did not arrive: a black hole without path MTU discovery')).toBe(
+        sha256Summary(content),
+      );
 
       const report = events.findIndex((event) => event.type === 'icmp-error' && event.icmpType === 3 && event.code === 4);
       expect(report).toBeGreaterThanOrEqual(0);
@@ -106,7 +87,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       expect(Math.max(...sentData(report, events.length))).toBe(HOP_MTU - 40 - 12);
       socket.destroy();
     } finally {
-      receiver.kill();
+      sink.stop();
       await stack.close();
     }
   });

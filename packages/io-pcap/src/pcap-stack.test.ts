@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { Capture } from './cap-binding.js';
 import { createLab, type HttpServerHandle, type Lab } from './lab.js';
 import { PcapStack } from './realtime-driver.js';
 import type { TcpSocket } from './tcp-socket.js';
+import { sha256Summary, startSha256Sink } from './testing/sink.js';
 
 const HTTP_PORT = 8080;
 const PORT_UNREACHABLE_PORT = 9101;
@@ -116,40 +116,19 @@ describe.each([
 
   it('uploads to a kernel receiver, which checks every checksum we send, byte for byte', async () => {
     // The kernel verifies TCP checksums itself (offloads are off): a wrong one is a lost segment.
-    const sink = [
-      'import hashlib, socket, sys',
-      's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
-      `s.bind(('${lab.serverIp}', ${UPLOAD_PORT})); s.listen(1); print('ready', flush=True)`,
-      'c, _ = s.accept(); h = hashlib.sha256(); n = 0',
-      'while True:',
-      '    b = c.recv(1 << 20)',
-      '    if not b: break',
-      '    h.update(b); n += len(b)',
-      "print(n, h.hexdigest(), flush=True)",
-    ].join('\n');
-    const receiver = spawn('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', sink], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sink = await startSha256Sink(lab.serverNs, lab.serverIp, UPLOAD_PORT);
     try {
-      let output = '';
-      receiver.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-      const until = async (predicate: () => boolean) => {
-        for (let waited = 0; !predicate(); waited += 20) {
-          if (waited > 20_000) throw new Error(`the receiver said only ${JSON.stringify(output)}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
-      await until(() => output.startsWith('ready\n'));
       const socket = await stack.connect(lab.serverIp, UPLOAD_PORT, { timeoutMs: 5_000 });
       const before = stack.stats().device.framesSent;
       for (let at = 0; at < content.length; at += 100_000) {
         if (!socket.write(content.subarray(at, at + 100_000))) await once(socket, 'drain');
       }
       socket.end();
-      await until(() => output.split('\n').length > 2);
-      expect(output.split('\n')[1]).toBe(`${content.length} ${createHash('sha256').update(content).digest('hex')}`);
+      expect(await sink.received(20_000, 'the upload did not arrive')).toBe(sha256Summary(content));
       expect(stack.stats().device.framesSent - before).toBeGreaterThan(FILE_SIZE / 1500);
       socket.destroy();
     } finally {
-      receiver.kill();
+      sink.stop();
     }
   });
 
