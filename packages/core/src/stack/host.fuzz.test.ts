@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fragmentFrame } from '../wire/ipv4-fragment.js';
-import { encodeTcpFrame } from '../wire/frame.js';
+import { readU32, writeU32 } from '../wire/bytes.js';
+import { encodeIcmpFrame, encodeTcpFrame } from '../wire/frame.js';
 import { TcpFlag, type TcpSegment } from '../wire/tcp-types.js';
 import { createHost } from './host.js';
 import type { NetworkHost } from './host-types.js';
@@ -98,6 +99,49 @@ describe('hostile input', () => {
         // Time still runs every connection to an end: nothing is wedged with a deadline in the past.
         const deadline = b.nextDeadline();
         if (deadline !== undefined) expect(deadline).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on ICMP errors of any type, code and MTU quoting anything near its segments, and an established connection stays so', () => {
+    const icmpError = fc.record({
+      type: fc.constantFrom(3, 4, 5, 11, 12, 0, 8, 99),
+      code: fc.integer({ min: 0, max: 15 }),
+      mtu: fc.integer({ min: 0, max: 0xffff }),
+      seqOffset: fc.integer({ min: -3000, max: 3000 }),
+      cut: fc.integer({ min: 0, max: 28 }),
+      flip: fc.option(fc.tuple(fc.integer({ min: 0, max: 27 }), fc.integer({ min: 1, max: 255 }))),
+    });
+    fc.assert(
+      fc.property(fc.array(icmpError, { minLength: 1, maxLength: 12 }), (errors) => {
+        const { b, now } = establishedPair();
+        const socket = [...Array(8).keys()].map((i) => i + 1).find((id) => b.socketState(id) === 'ESTABLISHED');
+        if (socket === undefined) throw new Error('no established connection');
+        // Data of B's in flight (never delivered): what the errors may quote.
+        b.send(socket, new Uint8Array(4000).fill(1), now);
+        const inFlight = b.pollFrame();
+        if (inFlight === undefined) throw new Error('nothing sent');
+        const sent = new Uint8Array(inFlight);
+        for (let f = b.pollFrame(); f; f = b.pollFrame());
+        const firstSeq = readU32(sent, 14 + 20 + 4);
+        for (const error of errors) {
+          const quote = sent.slice(14, 14 + 28);
+          writeU32(quote, 20 + 4, (firstSeq + error.seqOffset) >>> 0);
+          if (error.flip) quote[error.flip[0]]! ^= error.flip[1];
+          const body = new Uint8Array(4 + 28 - error.cut);
+          body[2] = error.mtu >> 8;
+          body[3] = error.mtu & 0xff;
+          body.set(quote.subarray(0, 28 - error.cut), 4);
+          const frame = encodeIcmpFrame(
+            { srcMac: A_MAC, dstMac: B_MAC, srcIp: A_IP, dstIp: B_IP, ttl: 64, identification: 9 },
+            { kind: 'other', type: error.type, code: error.code, body },
+          );
+          b.receiveFrame(frame, now);
+          expect(b.socketState(socket)).toBe('ESTABLISHED');
+          // What it sends again at a smaller path MTU still fits the link.
+          for (let f = b.pollFrame(); f; f = b.pollFrame()) expect(f.length - 14).toBeLessThanOrEqual(1500);
+        }
       }),
       { numRuns: 300 },
     );
