@@ -22,6 +22,29 @@ describe('a narrow hop (LinkFaults.mtu)', () => {
     expect(sim.stats().mtu).toBeLessThan(20);
   });
 
+  it('is learned for the destination: the next connection there fits it from its first segment, for ten minutes (RFC 1191 §5, §6.3)', () => {
+    const { sim, a, b } = createPair({ seed: 12, faults: { delay: 2, mtu: 1000, mtuReport: true }, knownNeighbours: true });
+    const payload = patternBytes(50_000, 12);
+    const servers: MockSocket[] = [];
+    b.listen(80, (socket) => servers.push(socket));
+    const transfer = () => {
+      a.connect(IP_B, 80).write(payload);
+      const count = servers.length + 1;
+      sim.runFor(60_000, { until: () => servers.length === count && servers[count - 1]!.bytesReceived === payload.length });
+      expect(servers[count - 1]?.received()).toEqual(payload);
+    };
+    transfer();
+    const droppedByTheFirst = sim.stats().mtu;
+    expect(droppedByTheFirst).toBeGreaterThan(0);
+    transfer();
+    expect(sim.stats().mtu).toBe(droppedByTheFirst);
+    // Ten minutes on, the link's MTU is tried again (RFC 1191 §6.3), and the hop speaks up again.
+    sim.after(11 * 60_000, () => undefined);
+    sim.runFor(11 * 60_000);
+    transfer();
+    expect(sim.stats().mtu).toBeGreaterThan(droppedByTheFirst);
+  });
+
   it('that drops in silence is a black hole: nothing past the first window arrives', () => {
     const { sim, received } = upload(false);
     expect(received?.length ?? 0).toBeLessThan(2000);

@@ -66,6 +66,10 @@ import {
 const DEFAULT_MTU = 1500;
 const IPV4_TCP_HEADERS = 40;
 const DEFAULT_TTL = 64;
+/** RFC 1191 §6.3: how long a lowered path MTU stands before the link's is tried again (ten minutes). */
+const PATH_MTU_LIFETIME = 10 * 60_000;
+/** Destinations whose path MTU is remembered; the oldest goes first. */
+const MAX_PATH_MTUS = 1024;
 
 interface ConnectionEntry {
   readonly id: SocketId;
@@ -108,6 +112,8 @@ export class Host implements NetworkHost {
   private nextSocketId = 1;
   private nextEphemeralPort: number;
   private ipIdentification = 0;
+  /** Path MTUs learned from "fragmentation needed" (RFC 1191), by destination, in order of learning. */
+  private readonly pathMtus = new Map<number, { readonly mtu: number; readonly learnedAt: number }>();
 
   /** localPort → (remoteIp·65536 + remotePort) → connection. */
   private readonly byTuple = new Map<number, Map<number, ConnectionEntry>>();
@@ -456,6 +462,7 @@ export class Host implements NetworkHost {
     if (!entry.connection.handleIcmpError(report, this.now)) {
       return this.drop('icmp: error quoting no segment in flight (RFC 5927)');
     }
+    if (report.kind === 'packet-too-big') this.learnPathMtu(quoted.dst, report.mtu);
     if (entry.announced) {
       this.pushEvent({ type: 'icmp-error', socket: entry.id, from: srcIp, icmpType: message.type, code: message.code });
     }
@@ -678,6 +685,27 @@ export class Host implements NetworkHost {
     this.deliveryBuffers.delete(socket);
   }
 
+  /**
+   * RFC 1191 §5: a path MTU is the destination's, not one connection's. Later connections
+   * there start with it, for PATH_MTU_LIFETIME (§6.3: then the estimate is raised again,
+   * here to the link's, in case the route changed).
+   */
+  private learnPathMtu(remoteIp: number, mtu: number): void {
+    const known = this.pathMtuFor(remoteIp);
+    if (known !== undefined && known <= mtu) return;
+    this.pathMtus.delete(remoteIp);
+    if (this.pathMtus.size >= MAX_PATH_MTUS) this.pathMtus.delete(this.pathMtus.keys().next().value!);
+    this.pathMtus.set(remoteIp, { mtu, learnedAt: this.now });
+  }
+
+  private pathMtuFor(remoteIp: number): number | undefined {
+    const known = this.pathMtus.get(remoteIp);
+    if (known === undefined) return undefined;
+    if (this.now - known.learnedAt < PATH_MTU_LIFETIME) return known.mtu;
+    this.pathMtus.delete(remoteIp);
+    return undefined;
+  }
+
   private addConnection(
     remoteIp: number,
     remotePort: number,
@@ -686,6 +714,7 @@ export class Host implements NetworkHost {
     listener: SocketId | undefined,
   ): ConnectionEntry {
     const iss = initialSequenceNumber(this.isnSecret, this.ip, localPort, remoteIp, remotePort, this.now);
+    const pathMtu = this.pathMtuFor(remoteIp);
     const entry: ConnectionEntry = {
       id: this.nextSocketId++,
       connection: new Connection({
@@ -694,6 +723,7 @@ export class Host implements NetworkHost {
         iss,
         config: this.tcpConfig,
         ...(this.inspect ? { inspect: this.inspect } : {}),
+        ...(pathMtu === undefined ? {} : { pathMtu }),
       }),
       remoteIp,
       remotePort,

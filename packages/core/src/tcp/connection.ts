@@ -25,6 +25,8 @@ export interface ConnectionParams {
   readonly config: TcpConfig;
   /** Observes the machine's actor (e.g. the XState inspector's `inspect`). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** The path's MTU where an earlier connection to the same host learned it (RFC 1191 §5): segments fit it from the start. */
+  readonly pathMtu?: number;
 }
 
 /** RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
@@ -226,6 +228,8 @@ export class Connection {
    * anything: should the connection time out, that is the reason the user is given (SHLD-25).
    */
   private softErrorSeen = false;
+  /** The path MTU learned (RFC 1191), when below the link's: every segment size is fitted to it. */
+  private pathMtuLimit: number | undefined;
 
   /** Counters for tests, benchmarks and traces. */
   readonly stats = {
@@ -253,6 +257,7 @@ export class Connection {
       ...(params.inspect ? { inspect: params.inspect } : {}),
     }).start();
     this.iss = params.iss >>> 0;
+    if (params.pathMtu !== undefined) this.pathMtuLimit = Math.max(params.pathMtu, MIN_PATH_MTU);
     this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
     this.retransmittedAtTs = this.tsOffset;
     this.sndUna = this.iss;
@@ -491,7 +496,7 @@ export class Connection {
     return true;
   }
 
-  /** The path's MTU as RFC 1191 discovers it: what the segments we send are sized to. */
+  /** The largest packet the connection sends: its segments sized to the path MTU RFC 1191 discovers, or less for the peer's MSS. */
   get pathMtu(): number {
     return this.sendMss + IPV4_TCP_HEADERS + (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
   }
@@ -503,8 +508,10 @@ export class Connection {
    * congestion, so the windows stay as they are. False when `mtu` is no smaller.
    */
   private lowerPathMtu(mtu: number): boolean {
-    const fitted = Math.max(mtu, MIN_PATH_MTU) - IPV4_TCP_HEADERS - (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
+    const pathMtu = Math.max(mtu, MIN_PATH_MTU);
+    const fitted = pathMtu - IPV4_TCP_HEADERS - (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
     if (fitted >= this.sendMss) return false;
+    this.pathMtuLimit = pathMtu;
     this.sendMss = fitted;
     this.cc.onSmssChange(fitted);
     this.stats.pathMtuReductions++;
@@ -1273,6 +1280,8 @@ export class Connection {
     // The MSS counts no options: every segment's timestamps come out of it (RFC 6691 §3).
     const optionSpace = this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0;
     this.sendMss = Math.max(Math.min(peerMss, this.config.mss) - optionSpace, 64);
+    // The peer's MSS speaks for its link; a path MTU learned before, for the hops between (RFC 1191 §3.1).
+    if (this.pathMtuLimit !== undefined) this.sendMss = Math.min(this.sendMss, this.pathMtuLimit - IPV4_TCP_HEADERS - optionSpace);
     if (this.config.windowScaling && options.windowScale !== undefined) {
       // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
       this.offeredScaleSeen = true;
