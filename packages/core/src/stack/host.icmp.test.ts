@@ -26,10 +26,12 @@ const arpReplyFromB = (): Uint8Array => {
 };
 
 /** An ICMP error quoting `frame`'s IPv4 header and its first 8 bytes of data, as RFC 792 has it. */
-const icmpErrorAbout = (frame: Uint8Array, type: number, code: number, edit?: (quote: Uint8Array) => void): Uint8Array => {
+const icmpErrorAbout = (frame: Uint8Array, type: number, code: number, edit?: (quote: Uint8Array) => void, mtu = 0): Uint8Array => {
   const quote = frame.slice(14, 14 + 20 + 8);
   edit?.(quote);
   const body = new Uint8Array(4 + quote.length);
+  body[2] = mtu >> 8;
+  body[3] = mtu & 0xff;
   body.set(quote, 4);
   return encodeIcmpFrame(toA, { kind: 'other', type, code, body });
 };
@@ -62,7 +64,9 @@ describe('Host: ICMP errors for TCP (RFC 9293 §3.9.2.2, MUST-48)', () => {
     a.receiveFrame(icmpErrorAbout(syn, 3, 3, (quote) => (quote[12] = 10)), 5); // a source that is not us
     a.receiveFrame(icmpErrorAbout(syn, 3, 3, (quote) => (quote[9] = 17)), 5); // UDP
     a.receiveFrame(icmpErrorAbout(syn, 4, 0), 5);
+    a.receiveFrame(icmpErrorAbout(syn, 3, 4, undefined, 1280), 5); // "too big" for a SYN of 60 bytes
     expect(Object.fromEntries([...a.stats.dropped].filter(([reason]) => reason.startsWith('icmp')))).toEqual({
+      'icmp: fragmentation needed for a packet that fits': 1,
       'icmp: error for no connection': 1,
       'icmp: error quoting no segment in flight (RFC 5927)': 1,
       'icmp: error quoting no TCP segment of ours': 2,

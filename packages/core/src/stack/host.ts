@@ -455,10 +455,13 @@ export class Host implements NetworkHost {
     if (quoted === undefined || quoted.src !== this.ip) return this.drop('icmp: error quoting no TCP segment of ours');
     const entry = this.lookup(quoted.srcPort, quoted.dst, quoted.dstPort);
     if (entry === undefined) return this.drop('icmp: error for no connection');
+    const mtu = severity === 'packet-too-big' ? nextHopMtu(message.body, quoted.datagramLength) : 0;
+    // A packet that would have fit was not dropped for its size: the report is forged or broken (RFC 5927 §7).
+    if (severity === 'packet-too-big' && mtu >= quoted.datagramLength) {
+      return this.drop('icmp: fragmentation needed for a packet that fits');
+    }
     const report: IcmpReport =
-      severity === 'packet-too-big'
-        ? { kind: severity, seq: quoted.seq, mtu: nextHopMtu(message.body, quoted.datagramLength) }
-        : { kind: severity, seq: quoted.seq };
+      severity === 'packet-too-big' ? { kind: severity, seq: quoted.seq, mtu } : { kind: severity, seq: quoted.seq };
     if (!entry.connection.handleIcmpError(report, this.now)) {
       return this.drop('icmp: error quoting no segment in flight (RFC 5927)');
     }
