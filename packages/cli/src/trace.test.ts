@@ -64,5 +64,8 @@ describe('trace', () => {
     expect(formatHostEvent({ type: 'icmp-error', socket: 1, from: 0xc6120101, icmpType: 11, code: 0 })).toBe(
       '* ICMP from 198.18.1.1: time to live exceeded in transit',
     );
+    expect(formatHostEvent({ type: 'icmp-error', socket: 1, from: 0xc6120101, icmpType: 3, code: 4, mtu: 1280 })).toBe(
+      '* ICMP from 198.18.1.1: fragmentation needed and DF set, next hop MTU 1280',
+    );
   });
 });

@@ -36,7 +36,7 @@ export const formatHostEvent = (event: HostEvent): string | undefined => {
     case 'error':
       return `* connection error: ${event.error}`;
     case 'icmp-error':
-      return `* ICMP from ${formatIpv4(event.from)}: ${describeIcmpError(event.icmpType, event.code)}`;
+      return `* ICMP from ${formatIpv4(event.from)}: ${describeIcmpError(event.icmpType, event.code)}${event.mtu === undefined ? '' : `, next hop MTU ${event.mtu}`}`;
     case 'congestion': {
       const ssthresh = Number.isFinite(event.ssthresh) && event.ssthresh < 2 ** 30 ? String(event.ssthresh) : 'inf';
       const srtt = event.srtt === undefined ? '-' : `${event.srtt.toFixed(1)} ms`;

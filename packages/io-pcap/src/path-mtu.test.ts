@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { HostEvent } from '@tcpts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIpv4 } from './addresses.js';
 import { createLab, type Lab, run } from './lab.js';
 import { PcapStack } from './realtime-driver.js';
 import { sha256Summary, startSha256Sink } from './testing/sink.js';
@@ -76,6 +77,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
 
       const report = events.findIndex((event) => event.type === 'icmp-error' && event.icmpType === 3 && event.code === 4);
       expect(report).toBeGreaterThanOrEqual(0);
+      expect(events[report]).toMatchObject({ from: parseIpv4(lab.serverIp), mtu: HOP_MTU });
       const sentData = (from: number, to: number) =>
         events
           .slice(from, to)

@@ -92,6 +92,8 @@ export type HostEvent =
       readonly from: number;
       readonly icmpType: number;
       readonly code: number;
+      /** For "fragmentation needed": the next hop's MTU, which the connection's segments now fit (RFC 1191). */
+      readonly mtu?: number;
     }
   | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
   /** With `traceSegments`: the sender's congestion state changed (for -v and traces). */

@@ -467,7 +467,14 @@ export class Host implements NetworkHost {
     }
     if (report.kind === 'packet-too-big') this.learnPathMtu(quoted.dst, report.mtu);
     if (entry.announced) {
-      this.pushEvent({ type: 'icmp-error', socket: entry.id, from: srcIp, icmpType: message.type, code: message.code });
+      this.pushEvent({
+        type: 'icmp-error',
+        socket: entry.id,
+        from: srcIp,
+        icmpType: message.type,
+        code: message.code,
+        ...(report.kind === 'packet-too-big' ? { mtu: report.mtu } : {}),
+      });
     }
     this.afterInput(entry);
   }
