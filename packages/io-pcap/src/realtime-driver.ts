@@ -67,13 +67,13 @@ export interface ConnectOptions {
 
 export type PcapStackStats = HostStats & { device: DeviceCounters };
 
-/** Where the driver gets its host, device and clock: `PcapStack.open` wires the real ones. */
 /** `auto` is the packet ring when its addon loads here (it is built with the package), libpcap otherwise. */
 export function resolveCapture(choice: CaptureChoice): CaptureKind {
   if (choice !== 'auto') return choice;
   return PacketRingDevice.available() ? 'packet-ring' : 'libpcap';
 }
 
+/** Where the driver gets its host, device and clock: `PcapStack.open` wires the real ones. */
 export interface StackParts {
   host: NetworkHost;
   device: FrameDevice;
