@@ -113,6 +113,13 @@ static void on_handle_closed(uv_handle_t* handle) {
   free_if_done(ring);
 }
 
+/* The header of transmit or receive slot `index`: where the kernel and we exchange it. */
+static uint8_t* tx_slot(const ring_t* ring, uint32_t index) { return ring->tx_ring + (size_t)index * ring->tx_frame_size; }
+static uint8_t* rx_slot(const ring_t* ring, uint32_t index) { return ring->rx_ring + (size_t)index * ring->rx_frame_size; }
+
+/* The slot after `index` in a ring of `count`. */
+static uint32_t next_slot(uint32_t index, uint32_t count) { return index + 1 == count ? 0 : index + 1; }
+
 /* Transient refusals of the kernel: the frames stay marked and go on the next attempt. */
 static int retryable(int error) { return error == EAGAIN || error == ENOBUFS || error == EINTR; }
 
@@ -496,12 +503,12 @@ static napi_value flush_ring(napi_env env, napi_callback_info info) {
   if (!ring->closed && first < ring->tx_frame_count) {
     if (count > ring->tx_frame_count) count = ring->tx_frame_count;
     for (uint32_t slot = first; count > 0; count--) {
-      uint8_t* header = ring->tx_ring + (size_t)slot * ring->tx_frame_size;
+      uint8_t* header = tx_slot(ring, slot);
       uint32_t length;
       memcpy(&length, header + SLOT_LENGTH, 4);
       if (TX_DATA + (size_t)length <= ring->tx_frame_size) finish_tcp_checksum(header + TX_DATA, length);
       __atomic_store_n((uint32_t*)(header + SLOT_STATUS), (uint32_t)TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-      slot = slot + 1 == ring->tx_frame_count ? 0 : slot + 1;
+      slot = next_slot(slot, ring->tx_frame_count);
     }
   }
   if (!ring->closed) {
@@ -539,7 +546,7 @@ static napi_value wait_for_slot(napi_env env, napi_callback_info info) {
   if (ring == NULL) return NULL;
   bool free_now = false;
   if (!ring->closed && index < ring->tx_frame_count) {
-    uint32_t* status = (uint32_t*)(ring->tx_ring + (size_t)index * ring->tx_frame_size + SLOT_STATUS);
+    uint32_t* status = (uint32_t*)(tx_slot(ring, index) + SLOT_STATUS);
     struct timespec start, now, pause = {0, 20 * 1000};
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
@@ -575,7 +582,7 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
   if (!ring->closed && first < ring->rx_frame_count) {
     if (limit > ring->rx_frame_count) limit = ring->rx_frame_count;
     for (uint32_t slot = first; count < limit; count++) {
-      uint8_t* header = ring->rx_ring + (size_t)slot * ring->rx_frame_size;
+      uint8_t* header = rx_slot(ring, slot);
       uint32_t status = __atomic_load_n((uint32_t*)(header + SLOT_STATUS), __ATOMIC_ACQUIRE);
       if ((status & TP_STATUS_USER) == 0) break;
       uint32_t snap;
@@ -584,7 +591,7 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
       memcpy(&mac, header + SLOT_MAC, 2);
       int ok = mac + (size_t)snap <= ring->rx_frame_size && tcp_checksum_ok(header + mac, snap);
       header[SLOT_VERDICT] = (uint8_t)ok;
-      slot = slot + 1 == ring->rx_frame_count ? 0 : slot + 1;
+      slot = next_slot(slot, ring->rx_frame_count);
     }
   }
   napi_value result;
