@@ -498,7 +498,12 @@ export class Connection {
 
   /** The largest packet the connection sends: its segments sized to the path MTU RFC 1191 discovers, or less for the peer's MSS. */
   get pathMtu(): number {
-    return this.sendMss + IPV4_TCP_HEADERS + (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
+    return this.sendMss + this.headerSpace();
+  }
+
+  /** What a packet of ours holds besides data: IPv4 and TCP headers, and the timestamps every segment carries. */
+  private headerSpace(): number {
+    return IPV4_TCP_HEADERS + (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
   }
 
   /**
@@ -509,7 +514,7 @@ export class Connection {
    */
   private lowerPathMtu(mtu: number): boolean {
     const pathMtu = Math.max(mtu, MIN_PATH_MTU);
-    const fitted = pathMtu - IPV4_TCP_HEADERS - (this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0);
+    const fitted = pathMtu - this.headerSpace();
     if (fitted >= this.sendMss) return false;
     this.pathMtuLimit = pathMtu;
     this.sendMss = fitted;
@@ -1281,7 +1286,7 @@ export class Connection {
     const optionSpace = this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0;
     this.sendMss = Math.max(Math.min(peerMss, this.config.mss) - optionSpace, 64);
     // The peer's MSS speaks for its link; a path MTU learned before, for the hops between (RFC 1191 §3.1).
-    if (this.pathMtuLimit !== undefined) this.sendMss = Math.min(this.sendMss, this.pathMtuLimit - IPV4_TCP_HEADERS - optionSpace);
+    if (this.pathMtuLimit !== undefined) this.sendMss = Math.min(this.sendMss, this.pathMtuLimit - this.headerSpace());
     if (this.config.windowScaling && options.windowScale !== undefined) {
       // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
       this.offeredScaleSeen = true;
