@@ -16,7 +16,8 @@ export const initialCongestionWindow = (smss: number): number => Math.min(10 * s
 
 export class NewRenoCongestionControl implements CongestionControl {
   readonly name: 'newreno' | 'cubic' = 'newreno';
-  smss: number;
+  /** Sender MSS: what growth and floors count in (RFC 5681 §2); smaller after path MTU discovery. */
+  private segmentSize: number;
   readonly initialWindow: number;
   /** cwnd in bytes; may be fractional in subclasses, reported rounded down. */
   protected window: number;
@@ -31,7 +32,7 @@ export class NewRenoCongestionControl implements CongestionControl {
     if (!Number.isInteger(smss) || smss <= 0) {
       throw new RangeError(`SMSS must be a positive integer, got ${smss}`);
     }
-    this.smss = smss;
+    this.segmentSize = smss;
     this.initialWindow = initialCongestionWindow(smss);
     this.window = this.initialWindow;
     this.slowStartExit = options.hystart === true ? new HyStartPlusPlus() : undefined;
@@ -42,9 +43,13 @@ export class NewRenoCongestionControl implements CongestionControl {
     return Math.floor(this.window);
   }
 
+  get smss(): number {
+    return this.segmentSize;
+  }
+
   onSmssChange(smss: number): void {
     if (!Number.isInteger(smss) || smss <= 0) throw new RangeError(`SMSS must be a positive integer, got ${smss}`);
-    this.smss = smss;
+    this.segmentSize = smss;
   }
 
   get ssthresh(): number {
