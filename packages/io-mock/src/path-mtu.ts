@@ -1,10 +1,18 @@
-import { encodeIcmpFrame, FRAGMENTATION_NEEDED, IcmpType, isIcmpErrorType, readMac, readU32 } from '@tcpts/core';
-import { ETHERNET_HEADER_LENGTH } from './ethernet.js';
-
-const IPV4_DONT_FRAGMENT = 0x40;
-const ICMP = 1;
-/** RFC 792: an ICMP error quotes the header and the first 64 bits of the datagram's data. */
-const QUOTED_DATA = 8;
+import {
+  ETHERNET_HEADER_LENGTH,
+  EtherType,
+  encodeIcmpFrame,
+  fragmentationNeeded,
+  icmpQuoteOf,
+  IPV4_HEADER_LENGTH,
+  isIcmpErrorDatagram,
+  readEtherType,
+  readEthernetDst,
+  readEthernetSrc,
+  readIpv4DontFragment,
+  readIpv4Dst,
+  readIpv4Src,
+} from '@tcpts/core';
 
 /**
  * What the router before a narrow hop sends back when a packet with Don't
@@ -16,17 +24,20 @@ const QUOTED_DATA = 8;
  */
 export const fragmentationNeededFor = (frame: Uint8Array, mtu: number): Uint8Array | undefined => {
   const ip = ETHERNET_HEADER_LENGTH;
-  if (frame.length < ip + 20 || frame[12] !== 0x08 || frame[13] !== 0x00) return undefined;
-  if ((frame[ip + 6]! & IPV4_DONT_FRAGMENT) === 0) return undefined;
-  const headerLength = (frame[ip]! & 0x0f) * 4;
-  if (frame[ip + 9] === ICMP && isIcmpErrorType(frame[ip + headerLength] ?? IcmpType.EchoRequest)) return undefined;
-  const quote = frame.subarray(ip, Math.min(frame.length, ip + headerLength + QUOTED_DATA));
-  const body = new Uint8Array(4 + quote.length);
-  body[2] = mtu >> 8;
-  body[3] = mtu & 0xff;
-  body.set(quote, 4);
+  if (frame.length < ip + IPV4_HEADER_LENGTH || readEtherType(frame) !== EtherType.IPv4 || !readIpv4DontFragment(frame, ip)) {
+    return undefined;
+  }
+  const quote = icmpQuoteOf(frame, ip);
+  if (isIcmpErrorDatagram(quote)) return undefined;
   return encodeIcmpFrame(
-    { srcMac: readMac(frame, 0), dstMac: readMac(frame, 6), srcIp: readU32(frame, ip + 16), dstIp: readU32(frame, ip + 12), ttl: 64, identification: 0 },
-    { kind: 'other', type: IcmpType.DestinationUnreachable, code: FRAGMENTATION_NEEDED, body },
+    {
+      srcMac: readEthernetDst(frame),
+      dstMac: readEthernetSrc(frame),
+      srcIp: readIpv4Dst(frame, ip),
+      dstIp: readIpv4Src(frame, ip),
+      ttl: 64,
+      identification: 0,
+    },
+    fragmentationNeeded(quote, mtu),
   );
 };

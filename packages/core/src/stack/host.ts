@@ -22,7 +22,7 @@ import {
   echoReplyFor,
   type IcmpErrorClass,
   type IcmpOther,
-  isIcmpErrorType,
+  isIcmpErrorDatagram,
   nextHopMtu,
   quotedTcpSegment,
   reassemblyTimeExceeded,
@@ -401,11 +401,7 @@ export class Host implements NetworkHost {
 
   /** Time Exceeded, code 1, to the source of a datagram that timed out, where RFC 1122 §3.2.2 allows an ICMP error. */
   private reportReassemblyTimeout({ src, quote, replyTo }: ExpiredDatagram): void {
-    if (quote === undefined || replyTo === undefined || !this.isSingleHost(src)) return;
-    const quotedProtocol = readIpv4Protocol(quote, 0);
-    const quotedData = ipv4PayloadStart(quote, 0);
-    // Never an error about an error: a lost ICMP error stays lost.
-    if (quotedProtocol === IpProtocol.ICMP && (quote.length <= quotedData || isIcmpErrorType(quote[quotedData]!))) return;
+    if (quote === undefined || replyTo === undefined || !this.isSingleHost(src) || isIcmpErrorDatagram(quote)) return;
     this.stats.timeExceededSent++;
     this.queueFrame(encodeIcmpFrame(this.addressingTo(replyTo, src), reassemblyTimeExceeded(quote)));
   }

@@ -1,3 +1,4 @@
+import { ICMP_QUOTED_DATA } from '../wire/icmp.js';
 import { IPV4_MAX_PAYLOAD } from '../wire/ipv4.js';
 
 /**
@@ -83,8 +84,6 @@ interface Datagram {
 
 const HELD: ReassemblyResult = { kind: 'held' };
 
-/** RFC 792: an ICMP error quotes the header and the first 64 bits of the datagram's data. */
-const QUOTED_DATA = 8;
 
 export class Ipv4Reassembler {
   private readonly limits: Ipv4ReassemblyLimits;
@@ -135,7 +134,7 @@ export class Ipv4Reassembler {
     }
     if (!write(datagram, start, fragment.payload, this.limits.maxPayload)) return drop('overlap');
     if (start === 0 && fragment.header !== undefined && datagram.quote === undefined) {
-      const quoted = fragment.payload.subarray(0, QUOTED_DATA);
+      const quoted = fragment.payload.subarray(0, ICMP_QUOTED_DATA);
       datagram.quote = new Uint8Array(fragment.header.length + quoted.length);
       datagram.quote.set(fragment.header);
       datagram.quote.set(quoted, fragment.header.length);

@@ -1,8 +1,8 @@
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { allocateBytes, readU16, readU32, writeU16 } from './bytes.js';
+import { allocateBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 import { type DecodeError, decodeError } from './decode-error.js';
-import { IpProtocol } from './ipv4.js';
+import { IpProtocol, ipv4PayloadStart, readIpv4Protocol } from './ipv4.js';
 
 /** ICMP message types (RFC 792). */
 export const IcmpType = {
@@ -17,6 +17,8 @@ export const IcmpType = {
 
 /** Time Exceeded's code when a datagram's fragments did not all arrive in time (RFC 792). */
 export const FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;
+/** Destination Unreachable's code for a datagram that needed fragmenting and had DF set (RFC 792). */
+export const FRAGMENTATION_NEEDED = 4;
 
 /** The types that report an error: RFC 1122 §3.2.2 forbids answering one of them with another. */
 export const isIcmpErrorType = (type: number): boolean =>
@@ -103,15 +105,39 @@ export const echoReplyFor = (request: IcmpEcho): IcmpEcho => ({
   data: request.data,
 });
 
+/** RFC 792: an ICMP error quotes the datagram's header and the first 64 bits of its data. */
+export const ICMP_QUOTED_DATA = 8;
+
+/** What an ICMP error about the IPv4 datagram at `bytes[start..end)` quotes of it. */
+export const icmpQuoteOf = (bytes: Uint8Array, start: number, end = bytes.length): Uint8Array =>
+  bytes.subarray(start, Math.min(end, ipv4PayloadStart(bytes, start) + ICMP_QUOTED_DATA));
+
 /**
- * Time Exceeded for a datagram whose reassembly timed out (RFC 792, RFC 1122
- * §3.3.2): four unused bytes, then `quote`, its header and first 8 bytes of data.
+ * RFC 1122 §3.2.2: no ICMP error is sent about an ICMP error, so that a lost one
+ * stays lost. `quote` starts at the datagram's IPv4 header; one whose ICMP type
+ * is cut off counts as an error, on the side that sends nothing.
  */
-export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther => {
-  const body = new Uint8Array(4 + quote.length);
-  body.set(quote, 4);
-  return { kind: 'other', type: IcmpType.TimeExceeded, code: FRAGMENT_REASSEMBLY_TIME_EXCEEDED, body };
+export const isIcmpErrorDatagram = (quote: Uint8Array): boolean => {
+  if (readIpv4Protocol(quote, 0) !== IpProtocol.ICMP) return false;
+  const type = quote[ipv4PayloadStart(quote, 0)];
+  return type === undefined || isIcmpErrorType(type);
 };
+
+/** An ICMP error: the 4 bytes after the checksum (`rest`), then the quote (RFC 792). */
+const icmpError = (type: number, code: number, quote: Uint8Array, rest = 0): IcmpOther => {
+  const body = new Uint8Array(4 + quote.length);
+  writeU32(body, 0, rest);
+  body.set(quote, 4);
+  return { kind: 'other', type, code, body };
+};
+
+/** Time Exceeded for a datagram whose reassembly timed out (RFC 792, RFC 1122 §3.3.2), quoting its fragment zero. */
+export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther =>
+  icmpError(IcmpType.TimeExceeded, FRAGMENT_REASSEMBLY_TIME_EXCEEDED, quote);
+
+/** A router's "fragmentation needed and DF set", the next hop's MTU in the low 16 bits of the rest (RFC 1191 §4). */
+export const fragmentationNeeded = (quote: Uint8Array, nextHopMtu: number): IcmpOther =>
+  icmpError(IcmpType.DestinationUnreachable, FRAGMENTATION_NEEDED, quote, nextHopMtu & 0xffff);
 
 /**
  * What an ICMP error means to TCP (RFC 9293 §3.9.2.2): Source Quench is
@@ -126,8 +152,6 @@ export const reassemblyTimeExceeded = (quote: Uint8Array): IcmpOther => {
  */
 export type IcmpErrorClass = 'source-quench' | 'soft' | 'hard' | 'packet-too-big';
 
-/** Destination Unreachable's code for a datagram that needed fragmenting and had DF set (RFC 792). */
-export const FRAGMENTATION_NEEDED = 4;
 
 export const classifyIcmpError = (type: number, code: number): IcmpErrorClass | undefined => {
   switch (type) {

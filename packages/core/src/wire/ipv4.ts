@@ -87,6 +87,8 @@ export const readIpv4Protocol = (bytes: Uint8Array, start: number): number => by
 export const readIpv4Identification = (bytes: Uint8Array, start: number): number => readU16(bytes, start + 4);
 export const readIpv4MoreFragments = (bytes: Uint8Array, start: number): boolean =>
   (readU16(bytes, start + 6) & FLAG_MORE_FRAGMENTS) !== 0;
+export const readIpv4DontFragment = (bytes: Uint8Array, start: number): boolean =>
+  (readU16(bytes, start + 6) & FLAG_DONT_FRAGMENT) !== 0;
 /** Where a fragment's payload goes in its datagram, in bytes (RFC 791 §3.1: the field counts 8-byte units). */
 export const readIpv4FragmentOffset = (bytes: Uint8Array, start: number): number =>
   (readU16(bytes, start + 6) & FRAGMENT_OFFSET_MASK) * 8;
