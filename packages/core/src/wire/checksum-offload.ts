@@ -5,7 +5,7 @@
  * TCP checksums its host left to it. Only unfragmented IPv4 TCP datagrams are
  * touched; their extent is the one the host reads (RFC 791).
  */
-import { readU32, writeU16 } from './bytes.js';
+import { writeU16 } from './bytes.js';
 import { onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { ETHERNET_HEADER_LENGTH, EtherType, readEtherType } from './ethernet.js';
 import {
@@ -14,8 +14,10 @@ import {
   ipv4PayloadEnd,
   ipv4PayloadStart,
   readIpv4FragmentOffset,
+  readIpv4Dst,
   readIpv4MoreFragments,
   readIpv4Protocol,
+  readIpv4Src,
 } from './ipv4.js';
 
 const TCP_HEADER_LENGTH = 20;
@@ -46,9 +48,7 @@ export const tcpSegmentBounds = (frame: Uint8Array): { readonly start: number; r
 export const tcpChecksumVerifies = (frame: Uint8Array): boolean => {
   const bounds = tcpSegmentBounds(frame);
   if (bounds === undefined) return false;
-  const src = readU32(frame, IP + 12);
-  const dst = readU32(frame, IP + 16);
-  const pseudoHeader = pseudoHeaderSum(src, dst, IpProtocol.TCP, bounds.end - bounds.start);
+  const pseudoHeader = pseudoHeaderSum(readIpv4Src(frame, IP), readIpv4Dst(frame, IP), IpProtocol.TCP, bounds.end - bounds.start);
   return onesComplementSum(frame, bounds.start, bounds.end, pseudoHeader) === 0xffff;
 };
 
