@@ -2,7 +2,8 @@
  * `pnpm bench:net`: our stack against the Linux kernel's TCP on a veth pair, in
  * the same run and over the same path. Downloads (kernel sender, our receiver)
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
- * server's output; an upload (our sender, kernel receiver) of 100 MB. Each
+ * server's output; 1000 MB clean, to /dev/null, for the rate of warm stacks;
+ * an upload (our sender, kernel receiver) of 100 MB. Each
  * row runs three times (TCPTS_BENCH_RUNS), dirty pages written out before
  * every timed transfer, and prints medians of MB/s and of the runs' ratios
  * with their range. Needs root: it builds its own namespaces.
@@ -24,6 +25,8 @@ const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const HTTP_PORT = 8080;
 const SINK_PORT = 9000;
 const MB = 1024 * 1024;
+/** Size of the steady-state download, MiB. */
+const STEADY_MB = 1000;
 
 /** A TCP sink in the server namespace: reads to EOF, prints bytes and seconds from first byte to EOF. */
 const SINK = `
@@ -59,21 +62,48 @@ const run = (argv: string[]): Promise<{ code: number | null; stderr: string }> =
 /** Both ways our stack can reach the interface, each measured against the same kernel run. */
 const CAPTURES: readonly CaptureKind[] = ['libpcap', 'packet-ring'];
 
-async function oursDownload(lab: Lab, url: string, out: string, capture: CaptureKind): Promise<number> {
+async function oursDownload(lab: Lab, url: string, out: string, capture: CaptureKind, expectedBytes?: number): Promise<number> {
   const argv = fetchArgvForLab(lab, url, out, ['--stats', '--capture', capture]);
   const { code, stderr } = await run([process.execPath, ...CLI_NODE_OPTIONS, MAIN, ...argv]);
   const summary = parseTransferSummary(stderr);
   if (code !== 0 || !summary) throw new Error(`our fetch failed (exit ${code}): ${stderr.slice(-500)}`);
+  if (expectedBytes !== undefined && summary.bytes !== expectedBytes) {
+    throw new Error(`our fetch received ${summary.bytes} of ${expectedBytes} bytes`);
+  }
   return summary.bytes / MB / summary.seconds;
 }
 
 /** Kernel curl writes to a file beside ours, so that both pay for the same output. */
-async function kernelDownload(lab: Lab, url: string, out: string): Promise<number> {
-  const result = await lab.exec(lab.clientNs, ['curl', '-sS', '-o', out, '-w', '%{speed_download}', url], {
+async function kernelDownload(lab: Lab, url: string, out: string, expectedBytes?: number): Promise<number> {
+  const result = await lab.exec(lab.clientNs, ['curl', '-sS', '-o', out, '-w', '%{speed_download} %{size_download}', url], {
     timeoutMs: 120_000,
   });
   if (result.code !== 0) throw new Error(`kernel curl failed: ${result.stderr}`);
-  return Number(result.stdout) / MB;
+  const [speed, size] = result.stdout.trim().split(' ').map(Number);
+  if (expectedBytes !== undefined && size !== expectedBytes) throw new Error(`kernel curl received ${size} of ${expectedBytes} bytes`);
+  return speed! / MB;
+}
+
+/**
+ * The rate once both stacks are warm: 1000 MB, ten times the 100 MB file, to /dev/null on both sides (a
+ * file that size makes the page cache's writeback the bottleneck). The sized
+ * rows include what a fresh process pays once, V8 compiling its hot code
+ * during the transfer; this row shows what each byte costs. The byte count is
+ * checked here, the bytes themselves in the other rows.
+ */
+async function steadyDownload(lab: Lab): Promise<Sample[]> {
+  const url = `http://${lab.serverIp}:${HTTP_PORT}/${STEADY_MB}.bin`;
+  const samples: Sample[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const ours: number[] = [];
+    for (const capture of CAPTURES) {
+      await settle();
+      ours.push(await oursDownload(lab, url, '/dev/null', capture, STEADY_MB * MB));
+    }
+    await settle();
+    samples.push({ ours, kernel: await kernelDownload(lab, url, '/dev/null', STEADY_MB * MB) });
+  }
+  return samples;
 }
 
 /** Random loss on the server's side of the path: of what it sends from HTTP_PORT, and of what it receives on SINK_PORT. */
@@ -202,7 +232,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     await writeFile(join(dir, '10.bin'), randomBytes(10 * MB));
-    await writeFile(join(dir, '100.bin'), Buffer.concat(Array.from({ length: 10 }, () => randomBytes(10 * MB))));
+    const hundred = Buffer.concat(Array.from({ length: 10 }, () => randomBytes(10 * MB)));
+    await writeFile(join(dir, '100.bin'), hundred);
+    await writeFile(join(dir, `${STEADY_MB}.bin`), Array.from({ length: STEADY_MB / 100 }, () => hundred));
     const server = await lab.startHttpServer(dir, HTTP_PORT);
     console.log(`MB/s, medians of ${RUNS} runs (TCPTS_BENCH_RUNS); ratios: median of the runs' ratios (range)`);
     console.log('                         ours MB/s          kernel   ratio to kernel');
@@ -231,6 +263,7 @@ async function main(): Promise<void> {
         }
         console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
       }
+      if (loss === 0) console.log(row(`download 1000 MB, warm  `, await steadyDownload(lab), '  (both to /dev/null)'));
     }
     await (server as { stop(): Promise<void> }).stop();
     for (const loss of [0, 1]) {
