@@ -3,13 +3,18 @@ import type { MockSocket } from './socket.js';
 import { IP_B, createPair, patternBytes } from './stack/testing.js';
 
 // A narrow hop on the path: frames above `mtu` are dropped; with `mtuReport` the sender is told (RFC 1191).
-const upload = (mtuReport: boolean) => {
-  const { sim, a, b } = createPair({ seed: 11, faults: { delay: 2, mtu: 1000, mtuReport }, knownNeighbours: true });
+const upload = (mtuReport: boolean, { mtu = 1000, blackHoleDetection = true, maxTime = 60_000 } = {}) => {
+  const { sim, a, b } = createPair({
+    seed: 11,
+    faults: { delay: 2, mtu, mtuReport },
+    knownNeighbours: true,
+    tcpA: { blackHoleDetection },
+  });
   const payload = patternBytes(200_000, 11);
   let server: MockSocket | undefined;
   b.listen(80, (socket) => (server = socket));
   a.connect(IP_B, 80).write(payload);
-  sim.run({ until: () => server?.bytesReceived === payload.length, maxTime: 60_000 });
+  sim.run({ until: () => server?.bytesReceived === payload.length, maxTime });
   return { sim, payload, received: server?.received() };
 };
 
@@ -45,9 +50,22 @@ describe('a narrow hop (LinkFaults.mtu)', () => {
     expect(sim.stats().mtu).toBeGreaterThan(droppedByTheFirst);
   });
 
-  it('that drops in silence is a black hole: nothing past the first window arrives', () => {
-    const { sim, received } = upload(false);
+  it('that drops in silence is a black hole: without black-hole detection nothing past the first window arrives', () => {
+    const { sim, received } = upload(false, { blackHoleDetection: false });
     expect(received?.length ?? 0).toBeLessThan(2000);
     expect(sim.stats().mtu).toBeGreaterThan(10);
+  });
+
+  it('that drops in silence, as a tunnel with its ICMP filtered: after three timeouts the sender fits 1024-byte packets, and everything arrives (RFC 4821 §7.7)', () => {
+    const { sim, payload, received } = upload(false, { mtu: 1400 });
+    expect(received).toEqual(payload);
+    // The first window and its three retransmissions were too big; nothing after them.
+    expect(sim.stats().mtu).toBe(13);
+  });
+
+  it('narrower than 1024 and silent: three more timeouts halve the size again, to 576, and everything arrives', () => {
+    const { sim, payload, received } = upload(false, { maxTime: 180_000 });
+    expect(received).toEqual(payload);
+    expect(sim.stats().mtu).toBe(16);
   });
 });

@@ -93,4 +93,54 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       await stack.close();
     }
   });
+
+  it('uploads through the same hop when the router\'s ICMP is filtered: timeouts in a row reveal the black hole (RFC 4821 §7.7)', async () => {
+    // The router's own "fragmentation needed" leave through its output hook: dropped there, as a
+    // firewall that filters ICMP would.
+    const filter = [
+      'table inet tcpts_pmtu_filter {',
+      '  chain out { type filter hook output priority 0; policy accept;',
+      '    icmp type destination-unreachable icmp code frag-needed counter drop',
+      '  }',
+      '}',
+    ].join('\n');
+    const loaded = await run('ip', ['netns', 'exec', lab.serverNs, 'nft', '-f', '-'], { input: filter });
+    if (loaded.code !== 0) throw new Error(`nft refused the filter: ${loaded.stderr}`);
+    const sink = await startSha256Sink(FAR_NS, FAR_IP, SINK_PORT + 1);
+    const events: HostEvent[] = [];
+    const stack = await PcapStack.open({
+      iface: lab.clientIface,
+      ip: lab.stackIp,
+      prefixLength: lab.prefixLength,
+      gateway: lab.serverIp,
+      capture: 'packet-ring',
+      traceSegments: true,
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const content = randomBytes(300_000);
+      const socket = await stack.connect(FAR_IP, SINK_PORT + 1, { timeoutMs: 5_000 });
+      socket.end(content);
+      expect(await sink.received(20_000, 'the upload did not arrive: the black hole was not found')).toBe(sha256Summary(content));
+
+      expect(events.some((event) => event.type === 'icmp-error')).toBe(false);
+      const dropped = await run('ip', ['netns', 'exec', lab.serverNs, 'nft', 'list', 'table', 'inet', 'tcpts_pmtu_filter']);
+      expect(Number(/packets (\d+)/.exec(dropped.stdout)?.[1] ?? 0)).toBeGreaterThan(0);
+      const sentData = events
+        .flatMap((event) => (event.type === 'segment' && event.direction === 'out' ? [event.segment.payload.length] : []))
+        .filter((length) => length > 0);
+      // Full-sized segments until the third timeout in a row, then ones for a 1024-byte path
+      // (less 40 of headers and 12 of timestamps), which the hop carries.
+      const fallback = 1024 - 40 - 12;
+      const shrunk = sentData.indexOf(fallback);
+      expect(shrunk).toBeGreaterThan(0);
+      expect(Math.max(...sentData.slice(0, shrunk))).toBe(1448);
+      expect(Math.max(...sentData.slice(shrunk))).toBe(fallback);
+      socket.destroy();
+    } finally {
+      sink.stop();
+      await stack.close();
+      await run('ip', ['netns', 'exec', lab.serverNs, 'nft', 'delete', 'table', 'inet', 'tcpts_pmtu_filter']);
+    }
+  });
 });

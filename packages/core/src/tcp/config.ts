@@ -62,6 +62,14 @@ export interface TcpConfig {
    * RTT grows (a queue is filling) rather than only when segments are lost.
    */
   readonly hystart: boolean;
+  /**
+   * Black-hole detection (RFC 4821 §7.7): a router that drops packets too big
+   * for its next hop without saying so (its ICMP filtered) looks like a dead
+   * path. After three timeouts in a row, while no segment's worth of data has
+   * been acknowledged at once, segments shrink to fit a 1024-byte path MTU,
+   * then by half on each further three, not below 576.
+   */
+  readonly blackHoleDetection: boolean;
 }
 
 export const defaultTcpConfig: TcpConfig = {
@@ -87,4 +95,5 @@ export const defaultTcpConfig: TcpConfig = {
   finWait2Timeout: 0,
   congestion: 'newreno',
   hystart: true,
+  blackHoleDetection: true,
 };

@@ -50,6 +50,10 @@ const TIMESTAMPS_OPTION_SPACE = 12;
 const IPV4_TCP_HEADERS = 40;
 /** RFC 1122 §3.3.3: every host takes datagrams of 576 bytes; path MTU discovery goes no lower (RFC 5927 §7). */
 const MIN_PATH_MTU = 576;
+/** RFC 4821 §7.2's initial search floor: a path MTU likely to work almost anywhere. */
+const BLACK_HOLE_PATH_MTU = 1024;
+/** Timeouts in a row, nothing acknowledged, that make a black hole likely (Linux's tcp_retries1). */
+const BLACK_HOLE_TIMEOUTS = 3;
 
 /** An ICMP error as the host hands it to a connection: its kind, the quoted sequence number, and for a packet too big, the path's MTU. */
 export type IcmpReport =
@@ -171,6 +175,8 @@ export class Connection {
   private keepAliveProbesSent = 0;
   private keepAlivePending = false;
   private timeoutsInARow = 0;
+  /** An ACK took a segment's worth of data at once since the segment size was last set: no black hole for this size. */
+  private fullSizedSegmentAcked = false;
 
   // RTT measurement (RFC 6298 §3, Karn's rule) and congestion control
   private readonly rtt: RttEstimator;
@@ -245,6 +251,8 @@ export class Connection {
     icmpErrorsIgnored: 0,
     /** Times a "fragmentation needed" made segments smaller (RFC 1191). */
     pathMtuReductions: 0,
+    /** Path MTU reductions for a suspected black hole (RFC 4821 §7.7). */
+    blackHoleReductions: 0,
   };
 
   constructor(params: ConnectionParams) {
@@ -519,6 +527,7 @@ export class Connection {
     this.pathMtuLimit = pathMtu;
     this.sendMss = fitted;
     this.cc.onSmssChange(fitted);
+    this.fullSizedSegmentAcked = false;
     this.stats.pathMtuReductions++;
     if (seqLt(this.sndUna, this.sndMax)) {
       this.sndNxt = this.sndUna;
@@ -942,6 +951,7 @@ export class Connection {
     this.scoreboard.acknowledge(ack);
     this.sendTimes.forget(ack);
     this.timeoutsInARow = 0;
+    if (newlyAcked >= this.sendMss) this.fullSizedSegmentAcked = true;
     this.rtt.resetBackoff();
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
     if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
@@ -1156,6 +1166,7 @@ export class Connection {
       this.retransmitHead = true;
       // RFC 2018 §8: a receiver may discard what it SACKed; after a second timeout, stop trusting it.
       if (this.timeoutsInARow > 1) this.scoreboard.clear();
+      if (this.config.blackHoleDetection && this.timeoutsInARow % BLACK_HOLE_TIMEOUTS === 0) this.suspectBlackHole();
     }
     this.timedSeq = undefined; // Karn: no sample from a retransmitted segment
     // RFC 8985 §7.3: a timeout ends any probe episode; the go-back resends everything anyway.
@@ -1165,6 +1176,30 @@ export class Connection {
     this.tlpEndSeq = undefined;
     this.rtt.backoff();
     this.rtoAt = now + this.rtt.rto;
+  }
+
+  /**
+   * RFC 4821 §7.7: timeouts in a row with nothing acknowledged (a "full-stop
+   * timeout") may mean packets of this size no longer get through, dropped by a
+   * narrow hop whose router sends no ICMP (RFC 2923 §2.1). The path MTU falls to
+   * the search floor §7.2 recommends, 1024 bytes, and on each further such run
+   * by half, here not below 576, as for ICMP reports. On a lossy path the same
+   * segment can time out three times too: once a segment's worth of data has
+   * been acknowledged at once, packets of this size evidently get through, and
+   * timeouts are losses. A segment that would fit the smaller size already is
+   * no sign of a black hole either.
+   */
+  private suspectBlackHole(): void {
+    if (this.fullSizedSegmentAcked) return;
+    const pathMtu = this.pathMtu;
+    const lowered = Math.max(pathMtu > BLACK_HOLE_PATH_MTU ? BLACK_HOLE_PATH_MTU : pathMtu >> 1, MIN_PATH_MTU);
+    const fitted = lowered - this.headerSpace();
+    if (fitted >= this.sendMss || seqDiff(this.sndMax, this.sndUna) <= fitted) return;
+    this.pathMtuLimit = lowered;
+    this.sendMss = fitted;
+    this.cc.onSmssChange(fitted);
+    this.fullSizedSegmentAcked = false;
+    this.stats.blackHoleReductions++;
   }
 
   /**

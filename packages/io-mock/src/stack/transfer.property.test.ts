@@ -32,6 +32,8 @@ interface FaultMix {
   readonly jitter: number;
   /** A narrow hop on the path that reports itself (RFC 1191), or 0 for none: a 1500 link end to end. */
   readonly pathMtu?: number;
+  /** The narrow hop drops in silence, its ICMP filtered: a black hole the senders must find by their timeouts (RFC 4821 §7.7). */
+  readonly silentHop?: boolean;
 }
 
 interface TransferCase {
@@ -52,7 +54,7 @@ const toLinkFaults = (mix: FaultMix): LinkFaults => ({
   corrupt: mix.corruptPermille / 1000,
   delay: mix.delay,
   jitter: mix.jitter,
-  ...(mix.pathMtu ? { mtu: mix.pathMtu, mtuReport: true } : {}),
+  ...(mix.pathMtu ? { mtu: mix.pathMtu, mtuReport: mix.silentHop !== true } : {}),
 });
 
 interface SideRecord {
@@ -164,6 +166,7 @@ const faultMix: fc.Arbitrary<FaultMix> = fc.record({
   delay: fc.integer({ min: 0, max: 50 }),
   jitter: fc.integer({ min: 0, max: 20 }),
   pathMtu: fc.oneof(fc.constant(0), fc.integer({ min: 576, max: 1499 })),
+  silentHop: fc.boolean(),
 });
 
 const transferCase: fc.Arbitrary<TransferCase> = fc.record({
@@ -177,7 +180,7 @@ const transferCase: fc.Arbitrary<TransferCase> = fc.record({
 
 
 describe('transfer over a faulty link', () => {
-  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, narrow hop, seed and checksum offload', () => {
+  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, narrow hop (reporting or silent), seed and checksum offload', () => {
     fc.assert(
       fc.property(transferCase, (c) => {
         runTransfer(c);
@@ -196,6 +199,8 @@ describe('transfer over a faulty link', () => {
     }
     // Corrupted frames reach devices that check checksums themselves: they must vouch for none of them.
     runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: worst, closing: 'both', seed: 3, checksumOffload: true });
+    // The narrowest hop, silent: both senders must find the black hole under the worst faults too.
+    runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: { ...worst, silentHop: true }, closing: 'both', seed: 4 });
   });
 
   it('fails loudly, naming the case and the seed, with a readable trace, when the link loses everything', () => {
