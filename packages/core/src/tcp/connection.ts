@@ -52,6 +52,8 @@ const IPV4_TCP_HEADERS = 40;
 const MIN_PATH_MTU = 576;
 /** RFC 4821 §7.2's initial search floor: a path MTU likely to work almost anywhere. */
 const BLACK_HOLE_PATH_MTU = 1024;
+/** RFC 6298 §5.7: the RTO data starts with after a SYN timed out. */
+const RTO_AFTER_SYN_TIMEOUT = 3000;
 /** Timeouts in a row, nothing acknowledged, that make a black hole likely (Linux's tcp_retries1). */
 const BLACK_HOLE_TIMEOUTS = 3;
 
@@ -603,6 +605,7 @@ export class Connection {
     this.sndWl2 = seg.ack;
     if (hasAck) {
       this.acknowledge(seg.ack);
+      this.synAcknowledged();
       this.fire('RCV_SYN_ACK');
       // Continue with the URG, text and FIN of the segment (sixth step onwards).
       if (flags & TcpFlag.URG) this.processUrgent(seg);
@@ -612,6 +615,26 @@ export class Connection {
       // Simultaneous open (§3.5): our SYN is answered with SYN,ACK once the peer's SYN is seen.
       this.fire('RCV_SYN');
     }
+  }
+
+  /**
+   * Our SYN is acknowledged, in SYN-SENT: its round trip is the first RTT
+   * measurement (RFC 6298 §2.2), unless it was sent more than once (Karn, §3):
+   * then the data starts with an RTO of 3 s (§5.7). Its timeouts and its timer
+   * are over, so the data's start afresh. In SYN-RECEIVED the ACK of our
+   * SYN,ACK is new data acknowledged, which does the same but for §5.7.
+   */
+  private synAcknowledged(): void {
+    if (this.timedSeq !== undefined && seqGe(this.sndUna, this.timedSeq)) {
+      this.rtt.sample(Math.max(this.now - this.timedAt, 0));
+      this.timedSeq = undefined;
+    }
+    if (this.timeoutsInARow > 0) this.rtt.afterSynTimeout(RTO_AFTER_SYN_TIMEOUT);
+    else this.rtt.resetBackoff();
+    this.timeoutsInARow = 0;
+    // RFC 6298 §5.2: nothing is outstanding any more, so the SYN's timer stops (data the SYN
+    // carried, or that was queued behind it, starts its own when it is sent).
+    if (seqGe(this.sndUna, this.sndMax)) this.rtoAt = undefined;
   }
 
   /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
@@ -670,6 +693,7 @@ export class Connection {
 
     // Fifth: ACK.
     if (!(flags & TcpFlag.ACK)) return;
+    const synTimedOut = this.stateName === 'SYN-RECEIVED' && this.timeoutsInARow > 0;
     if (this.stateName === 'SYN-RECEIVED') {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
         this.sndWnd = seg.window << this.sndShift;
@@ -683,6 +707,7 @@ export class Connection {
       }
     }
     if (!this.processAck(seg)) return;
+    if (synTimedOut) this.rtt.afterSynTimeout(RTO_AFTER_SYN_TIMEOUT); // RFC 6298 §5.7
     if (this.stateName === 'CLOSED') return; // LAST-ACK saw its FIN acknowledged
 
     // Sixth: URG. One flag test for the segments without it.

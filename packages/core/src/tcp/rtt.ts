@@ -92,6 +92,16 @@ export class RttEstimator {
     this.current = Math.min(this.current * 2, this.maxRto);
   }
 
+  /**
+   * §5.7: the timer expired awaiting the ACK of a SYN, so data starts with an
+   * RTO of at least `rto` (3 s), backoff dropped, until a measurement says otherwise.
+   */
+  afterSynTimeout(rto: number): void {
+    this.baseRto = this.clamp(Math.max(this.baseRto, rto));
+    this.backoffs = 0;
+    this.current = this.baseRto;
+  }
+
   /** Drops the backoff, keeping the estimate (e.g. when new data is acknowledged). */
   resetBackoff(): void {
     this.backoffs = 0;
