@@ -12,6 +12,8 @@ export interface DeviceCounters {
   partialChecksums: number;
   /** Frames the interface refused to send (counted as losses; TCP retransmits). */
   sendErrors: number;
+  /** Times the kernel kept every transmit slot past the device's wait: frames were then dropped until it freed one. */
+  transmitStalls: number;
 }
 
 export interface FrameReceiver {
@@ -63,6 +65,7 @@ export const emptyCounters = (): DeviceCounters => ({
   oversized: 0,
   partialChecksums: 0,
   sendErrors: 0,
+  transmitStalls: 0,
 });
 
 /** Reads the interface MTU from sysfs; Linux only, so anything else falls back to Ethernet's 1500. */

@@ -6,6 +6,7 @@ import { formatMac, parseMac } from './addresses.js';
 import type { IoPcapError } from './errors.js';
 import type { FrameReceiver } from './frame-device.js';
 import { createLab, type Lab } from './lab.js';
+import { loadPacketRing, type PacketRingAddon } from './packet-ring-binding.js';
 import { PacketRingDevice, slotSizeFor } from './packet-ring-device.js';
 import { arpRequest, ipBytes, macBytes, segmentWithSeededChecksum } from './testing/frames.js';
 
@@ -323,6 +324,78 @@ describe('PacketRingDevice when its link fails', () => {
     const { device, failure } = await failureAfter('tcpd-ringdown', (iface) => run('ip', ['link', 'set', iface, 'down']));
     expect(failure?.message).toBe('capture on tcpd-ringdown stopped: the interface went down or was removed');
     device.close();
+  });
+});
+
+describe('PacketRingDevice on a stuck link', () => {
+  const iface = 'tcpd-ringstall';
+
+  /**
+   * The real addon on a real interface, but for a flush that hands the kernel
+   * nothing (it marks the slots as a flush does, and nobody sends them) and a
+   * wait for a slot that always runs out: the kernel keeps every slot, as behind
+   * a stalled driver or a transmit thread that gets no CPU.
+   */
+  const stuckAddon = () => {
+    const real = loadPacketRing();
+    let words: Int32Array | undefined;
+    let txBase = 0;
+    let slotWords = 0;
+    let txFrames = 0;
+    const waits: number[] = [];
+    const addon: PacketRingAddon = {
+      ...real,
+      open: (name, frameSize, blockSize, rxBlocks, txBlocks) => {
+        const opened = real.open(name, frameSize, blockSize, rxBlocks, txBlocks);
+        words = new Int32Array(opened.rings);
+        slotWords = frameSize / 4;
+        txBase = opened.rxFrames * slotWords;
+        txFrames = opened.txFrames;
+        return opened;
+      },
+      flush: (_handle, first, count) => {
+        for (let i = 0; i < count; i++) words![txBase + ((first + i) % txFrames) * slotWords] = 1; // TP_STATUS_SEND_REQUEST
+        return 0;
+      },
+      waitForSlot: (_handle, index) => {
+        waits.push(index);
+        return false;
+      },
+    };
+    /** The kernel sends everything at last: every slot is free again. */
+    const unstick = () => {
+      for (let i = 0; i < txFrames; i++) words![txBase + i * slotWords] = 0; // TP_STATUS_AVAILABLE
+    };
+    return { addon, waits, unstick };
+  };
+
+  it('waits for a transmit slot once, then drops frames at once until the kernel frees one, and sends again after', async () => {
+    await run('ip', ['link', 'del', iface]).catch(() => undefined); // a leftover of an interrupted run
+    await run('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]);
+    try {
+      for (const end of [iface, `${iface}p`]) await run('ip', ['link', 'set', end, 'up']);
+      const { addon, waits, unstick } = stuckAddon();
+      // 64 KiB of 2 KiB slots: 32 of them.
+      const device = PacketRingDevice.open({ iface, mac: OUR_MAC, transmitRingSize: 64 * 1024, addon });
+      device.start(new Collector());
+      try {
+        for (let i = 0; i < 200; i++) device.send(numberedFrame(PEER_MAC, OUR_MAC, i));
+        // 32 frames fill the ring; the 33rd waits, in vain; the rest are dropped without a wait.
+        expect(waits).toHaveLength(1);
+        expect(device.counters.transmitStalls).toBe(1);
+        expect(device.counters.sendErrors).toBe(200 - 32);
+
+        unstick();
+        for (let i = 0; i < 10; i++) device.send(numberedFrame(PEER_MAC, OUR_MAC, 1000 + i));
+        expect(device.counters.sendErrors).toBe(200 - 32);
+        expect(waits).toHaveLength(1);
+        expect(device.counters.transmitStalls).toBe(1);
+      } finally {
+        device.close();
+      }
+    } finally {
+      await run('ip', ['link', 'del', iface]).catch(() => undefined);
+    }
   });
 });
 

@@ -16,6 +16,8 @@ export interface PacketRingDeviceOptions {
   receiveRingSize?: number;
   /** Bytes of transmit ring. */
   transmitRingSize?: number;
+  /** The addon's calls; another implementation of them stands in for tests (a link that never sends). */
+  addon?: PacketRingAddon;
 }
 
 // struct tpacket2_hdr (linux/if_packet.h), in host byte order; a sockaddr_ll follows it at offset 32.
@@ -101,6 +103,8 @@ export class PacketRingDevice implements FrameDevice {
   private readonly txSlots: Uint8Array[];
   private failed = false;
   private closed = false;
+  /** A wait for a transmit slot ran out and no slot has been free since (see `transmitSlot`). */
+  private transmitStalled = false;
   private readonly macHigh: number;
   private readonly macLow: number;
 
@@ -141,7 +145,7 @@ export class PacketRingDevice implements FrameDevice {
   static open(options: PacketRingDeviceOptions): PacketRingDevice {
     let addon: PacketRingAddon;
     try {
-      addon = loadPacketRing();
+      addon = options.addon ?? loadPacketRing();
     } catch (cause) {
       const build = 'build it with `node packages/io-pcap/native/build.mjs` (needs a C compiler)';
       throw new IoPcapError('pcap', `cannot load the packet-ring addon: ${String(cause)}; ${build}`, { cause });
@@ -189,11 +193,19 @@ export class PacketRingDevice implements FrameDevice {
     // A whole ring written and not handed over: the next slot is one of them.
     if (this.unflushed === this.txFrames) this.flush();
     if (!this.slotFree(this.txBase + this.txNext * this.slotSize)) {
-      // The kernel is still sending this slot: hand it what is written, and wait for it.
+      // The kernel is still sending this slot: hand it what is written, and wait for it, once.
+      // A wait that ran out means the link is stuck (a full qdisc, a stalled driver): the frames
+      // that follow are dropped at once, as a full NIC queue drops them, until a slot is free
+      // again, instead of each blocking the event loop for another wait.
       this.flush();
-      if (!this.addon.waitForSlot(this.handle, this.txNext, SLOT_WAIT_MICROS)) return undefined;
+      if (this.transmitStalled || !this.addon.waitForSlot(this.handle, this.txNext, SLOT_WAIT_MICROS)) {
+        if (!this.transmitStalled) this.counters.transmitStalls++;
+        this.transmitStalled = true;
+        return undefined;
+      }
       this.slotFree(this.txBase + this.txNext * this.slotSize); // counts a refused frame
     }
+    this.transmitStalled = false;
     return this.txSlots[this.txNext];
   }
 
