@@ -68,4 +68,10 @@ describe('trace', () => {
       '* ICMP from 198.18.1.1: fragmentation needed and DF set, next hop MTU 1280',
     );
   });
+
+  it('says when timeouts made the segments smaller, for a black hole no ICMP reports', () => {
+    expect(formatHostEvent({ type: 'black-hole', socket: 1, pathMtu: 1024 })).toBe(
+      '* No ACK for full-sized segments after three timeouts: fitting a path MTU of 1024 (black-hole detection)',
+    );
+  });
 });

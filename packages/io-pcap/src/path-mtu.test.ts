@@ -124,6 +124,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       expect(await sink.received(20_000, 'the upload did not arrive: the black hole was not found')).toBe(sha256Summary(content));
 
       expect(events.some((event) => event.type === 'icmp-error')).toBe(false);
+      expect(events.filter((event) => event.type === 'black-hole')).toMatchObject([{ pathMtu: 1024 }]);
       const dropped = await run('ip', ['netns', 'exec', lab.serverNs, 'nft', 'list', 'table', 'inet', 'tcpts_pmtu_filter']);
       expect(Number(/packets (\d+)/.exec(dropped.stdout)?.[1] ?? 0)).toBeGreaterThan(0);
       const sentData = events

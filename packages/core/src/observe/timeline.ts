@@ -216,6 +216,8 @@ const eventSummary = (event: HostEvent): string | undefined => {
       return `error: ${event.error}`;
     case 'icmp-error':
       return `ICMP: ${describeIcmpError(event.icmpType, event.code)}`;
+    case 'black-hole':
+      return `black hole suspected: path MTU ${event.pathMtu}`;
     default:
       // Data and writable events are many and say nothing about the connection's course.
       return undefined;

@@ -95,6 +95,8 @@ export type HostEvent =
       /** For "fragmentation needed": the next hop's MTU, which the connection's segments now fit (RFC 1191). */
       readonly mtu?: number;
     }
+  /** No ACK for the connection's full-sized segments, timeout after timeout: they now fit `pathMtu` (RFC 4821 §7.7). */
+  | { readonly type: 'black-hole'; readonly socket: SocketId; readonly pathMtu: number }
   | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
   /** With `traceSegments`: the sender's congestion state changed (for -v and traces). */
   | {

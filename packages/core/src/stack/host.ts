@@ -617,6 +617,9 @@ export class Host implements NetworkHost {
       case 'peer-closed':
         this.pushEvent({ type: 'peer-closed', socket });
         return;
+      case 'black-hole':
+        if (entry.announced) this.pushEvent({ type: 'black-hole', socket, pathMtu: event.pathMtu });
+        return;
     }
   }
 

@@ -23,6 +23,8 @@ describe('black-hole detection (RFC 4821 §7.7)', () => {
     expect(retransmissions.slice(0, 9)).toEqual([MSS, MSS, 984, 984, 984, 536, 536, 536, 536]);
     expect(drill.connection.pathMtu).toBe(576);
     expect(drill.connection.stats.blackHoleReductions).toBe(2);
+    // The user hears of each, as of an ICMP report; the connection lives on until its retransmissions run out.
+    expect(drill.takeEvents().slice(0, 2)).toEqual(['black-hole:1024', 'black-hole:576']);
   });
 
   it('keeps the smaller size once data flows again, for every later segment', () => {

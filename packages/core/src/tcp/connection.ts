@@ -1225,6 +1225,7 @@ export class Connection {
     this.cc.onSmssChange(fitted);
     this.fullSizedSegmentAcked = false;
     this.stats.blackHoleReductions++;
+    this.emit({ type: 'black-hole', pathMtu: lowered });
   }
 
   /**

@@ -25,6 +25,8 @@ export type ConnectionEvent =
   | { readonly type: 'writable' }
   /** The peer's FIN: no more data will arrive (§3.10.7.4, eighth step: "connection closing"). */
   | { readonly type: 'peer-closed' }
+  /** Timeouts in a row suggest a black hole on the path: segments now fit a path MTU of `pathMtu` (RFC 4821 §7.7). */
+  | { readonly type: 'black-hole'; readonly pathMtu: number }
   /** The control block is deleted. */
   | { readonly type: 'closed' }
   | { readonly type: 'error'; readonly error: ConnectionFailure };

@@ -249,6 +249,7 @@ export class Drill {
       if (event.type === 'data') return `data:${event.data.length}`;
       if (event.type === 'error') return `error:${event.error}`;
       if (event.type === 'urgent') return `urgent:${event.end}`;
+      if (event.type === 'black-hole') return `black-hole:${event.pathMtu}`;
       return event.type;
     });
   }
