@@ -34,6 +34,14 @@ export interface HostConfig {
   /** First ephemeral port tried for active opens; by default one in 49152–65535 derived from the secret (RFC 6056). */
   readonly ephemeralPortStart?: number;
   readonly tcp?: Partial<TcpConfig>;
+  /**
+   * Half-open connections (a SYN answered, its handshake not done) a listener
+   * keeps, 1024 by default. A SYN past it takes the place of the oldest, which
+   * is forgotten (RFC 4987 §3.4, recycling the oldest half-open TCB): a SYN
+   * flood costs bounded memory, and a handshake that completes within the
+   * turnover still succeeds.
+   */
+  readonly maxHalfOpen?: number;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */
   readonly traceSegments?: boolean;
   /**

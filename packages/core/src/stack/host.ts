@@ -64,6 +64,8 @@ import {
 } from './host-types.js';
 
 const DEFAULT_MTU = 1500;
+/** RFC 4987 §3.4: half-open connections a listener keeps (see `HostConfig.maxHalfOpen`). */
+const DEFAULT_MAX_HALF_OPEN = 1024;
 const IPV4_TCP_HEADERS = 40;
 const DEFAULT_TTL = 64;
 /** RFC 1191 §6.3: how long a lowered path MTU stands before the link's is tried again (ten minutes). */
@@ -120,6 +122,9 @@ export class Host implements NetworkHost {
   private readonly sockets = new Map<SocketId, ConnectionEntry>();
   private readonly listeners = new Map<number, SocketId>();
   private readonly listenerPorts = new Map<SocketId, number>();
+  /** Each listener's half-open forks, oldest first. */
+  private readonly halfOpen = new Map<SocketId, Set<ConnectionEntry>>();
+  private readonly maxHalfOpen: number;
   /** Connections that may have something to send. */
   private readonly dirty = new ServiceQueue<ConnectionEntry>();
   private readonly frames = new Fifo<Uint8Array>();
@@ -140,6 +145,7 @@ export class Host implements NetworkHost {
     this.prefixLength = config.prefixLength;
     this.gateway = config.gateway;
     this.mtu = config.mtu ?? DEFAULT_MTU;
+    this.maxHalfOpen = Math.max(1, config.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN);
     this.tcpConfig = {
       ...defaultTcpConfig,
       mss: Math.min(config.tcp?.mss ?? defaultTcpConfig.mss, this.mtu - IPV4_TCP_HEADERS),
@@ -487,6 +493,7 @@ export class Host implements NetworkHost {
     const listener = this.listeners.get(seg.dstPort);
     if (listener !== undefined && seg.flags & TcpFlag.SYN && !(seg.flags & (TcpFlag.ACK | TcpFlag.RST))) {
       const forked = this.addConnection(srcIp, seg.srcPort, seg.dstPort, this.nextHopFor(srcIp), listener);
+      this.admitHalfOpen(listener, forked);
       forked.nextHopMac = srcMac;
       this.trace(forked, 'in', seg);
       forked.connection.open('passive', this.now);
@@ -584,6 +591,7 @@ export class Host implements NetworkHost {
       case 'connected':
         if (entry.listener !== undefined && !entry.announced) {
           entry.announced = true;
+          this.forgetHalfOpen(entry); // its handshake is done
           this.pushEvent({
             type: 'accepted',
             listener: entry.listener,
@@ -751,7 +759,19 @@ export class Host implements NetworkHost {
     return entry;
   }
 
+  /** RFC 4987 §3.4: a listener's half-open forks are bounded; past the bound the oldest is forgotten. */
+  private admitHalfOpen(listener: SocketId, forked: ConnectionEntry): void {
+    let forks = this.halfOpen.get(listener);
+    if (forks === undefined) this.halfOpen.set(listener, (forks = new Set()));
+    forks.add(forked);
+    if (forks.size <= this.maxHalfOpen) return;
+    const oldest = forks.values().next().value!;
+    this.remove(oldest);
+    this.drop('tcp: oldest half-open connection forgotten (too many, RFC 4987 §3.4)');
+  }
+
   private remove(entry: ConnectionEntry): void {
+    if (entry.listener !== undefined) this.forgetHalfOpen(entry);
     this.sockets.delete(entry.id);
     this.dirty.delete(entry);
     // Bytes not yet reported keep the buffer until they are (see `delivered`).
@@ -761,6 +781,11 @@ export class Host implements NetworkHost {
       peers.delete(entry.remoteIp * 65536 + entry.remotePort);
       if (peers.size === 0) this.byTuple.delete(entry.localPort);
     }
+  }
+
+  private forgetHalfOpen(entry: ConnectionEntry): void {
+    const forks = this.halfOpen.get(entry.listener!);
+    if (forks?.delete(entry) && forks.size === 0) this.halfOpen.delete(entry.listener!);
   }
 
   private lookup(localPort: number, remoteIp: number, remotePort: number): ConnectionEntry | undefined {
