@@ -21,6 +21,19 @@ export interface ArpResolverOptions {
   readonly attempts?: number;
   /** Segments held per unresolved address; TCP retransmits what does not fit. */
   readonly holdLimit?: number;
+  /**
+   * How long a learned address is trusted, ms (10 minutes by default): RFC 1122
+   * §2.3.2.1 wants out-of-date entries flushed, by a timeout one can set. An
+   * ARP packet from the address renews it.
+   */
+  readonly cacheLifetime?: number;
+  /** Addresses kept at most (1024 by default); past it the least recently learned goes. */
+  readonly cacheSize?: number;
+}
+
+interface CacheEntry {
+  readonly mac: number;
+  readonly expiresAt: number;
 }
 
 /**
@@ -28,11 +41,14 @@ export interface ArpResolverOptions {
  * verdict when nobody answers. Time is an input.
  */
 export class ArpResolver {
-  private readonly cache = new Map<number, number>();
+  /** In the order the addresses were last learned, oldest first. */
+  private readonly cache = new Map<number, CacheEntry>();
   private readonly pending = new Map<number, Pending>();
   private readonly retryInterval: number;
   private readonly attempts: number;
   private readonly holdLimit: number;
+  private readonly cacheLifetime: number;
+  private readonly cacheSize: number;
 
   constructor(
     private readonly self: { readonly mac: number; readonly ip: number },
@@ -41,18 +57,31 @@ export class ArpResolver {
     this.retryInterval = options.retryInterval ?? 1000;
     this.attempts = options.attempts ?? 3;
     this.holdLimit = options.holdLimit ?? 256;
+    this.cacheLifetime = options.cacheLifetime ?? 10 * 60_000;
+    this.cacheSize = Math.max(1, options.cacheSize ?? 1024);
   }
 
-  lookup(ip: number): number | undefined {
-    return this.cache.get(ip);
+  /** The MAC of `ip`, unless it was never learned or its entry is out of date. */
+  lookup(ip: number, now: number): number | undefined {
+    const entry = this.cache.get(ip);
+    if (entry === undefined) return undefined;
+    if (now < entry.expiresAt) return entry.mac;
+    this.cache.delete(ip);
+    return undefined;
   }
 
   /**
    * RFC 826's merge: update an address we already know; add it if the packet was
    * meant for us. Returns true when this answers a request of ours.
    */
-  learn(ip: number, mac: number, targetedUs: boolean): boolean {
-    if (this.cache.has(ip) || targetedUs || this.pending.has(ip)) this.cache.set(ip, mac);
+  learn(ip: number, mac: number, targetedUs: boolean, now: number): boolean {
+    const known = this.lookup(ip, now) !== undefined;
+    if (known || targetedUs || this.pending.has(ip)) {
+      // Renewed entries move to the end: the first one is always the least recently learned.
+      this.cache.delete(ip);
+      this.cache.set(ip, { mac, expiresAt: now + this.cacheLifetime });
+      if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    }
     return this.pending.has(ip);
   }
 

@@ -42,6 +42,8 @@ export interface HostConfig {
    * turnover still succeeds.
    */
   readonly maxHalfOpen?: number;
+  /** How long a learned ARP entry is trusted, ms; 10 minutes by default (RFC 1122 §2.3.2.1). */
+  readonly arpCacheLifetime?: number;
   /** Emit `segment` events for every segment sent and received (for -v and traces). */
   readonly traceSegments?: boolean;
   /**

@@ -160,7 +160,10 @@ export class Host implements NetworkHost {
     this.tcpChecksumMode = config.transmitChecksumOffload === true ? 'pseudo-header' : 'full';
     this.inspect = config.inspect;
     this.nextEphemeralPort = config.ephemeralPortStart ?? randomizedPortStart(config.isnSecret);
-    this.arp = new ArpResolver({ mac: this.mac, ip: this.ip });
+    this.arp = new ArpResolver(
+      { mac: this.mac, ip: this.ip },
+      config.arpCacheLifetime === undefined ? {} : { cacheLifetime: config.arpCacheLifetime },
+    );
   }
 
   // ------------------------------------------------------------ outputs
@@ -426,7 +429,7 @@ export class Host implements NetworkHost {
     const decoded = decodeArp(payload);
     if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
     const packet = decoded.right;
-    const resolved = this.arp.learn(packet.senderIp, packet.senderMac, packet.targetIp === this.ip);
+    const resolved = this.arp.learn(packet.senderIp, packet.senderMac, packet.targetIp === this.ip, this.now);
     if (resolved) this.flushResolved(packet.senderIp, packet.senderMac);
     if (packet.operation === ArpOperation.Request && packet.targetIp === this.ip) {
       this.stats.arpRepliesSent++;
@@ -527,7 +530,7 @@ export class Host implements NetworkHost {
    */
   private transmit(entry: ConnectionEntry, segment: TcpSegment, into?: Uint8Array, offset = 0): number {
     this.trace(entry, 'out', segment);
-    const mac = entry.nextHopMac ?? this.arp.lookup(entry.nextHopIp);
+    const mac = entry.nextHopMac ?? this.arp.lookup(entry.nextHopIp, this.now);
     if (mac === undefined) {
       // Hold the segment until ARP answers; TCP retransmits whatever does not fit.
       this.arp.hold(entry.nextHopIp, entry.remoteIp, segment, this.now, (frame) => this.queueFrame(frame));
