@@ -52,8 +52,8 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
     await lab?.destroy();
   });
 
-  it('uploads through a hop of MTU 1280: the router says how big, and the segments shrink to fit', async () => {
-    const sink = await startSha256Sink(FAR_NS, FAR_IP, SINK_PORT);
+  /** Our stack beyond the router, every segment and event it reports kept. */
+  const openTracedStack = async (): Promise<{ stack: PcapStack; events: HostEvent[] }> => {
     const events: HostEvent[] = [];
     const stack = await PcapStack.open({
       iface: lab.clientIface,
@@ -64,6 +64,19 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       traceSegments: true,
       onEvent: (event) => events.push(event),
     });
+    return { stack, events };
+  };
+
+  /** Data lengths of the segments we sent, in order, of `events[from..to)`. */
+  const sentDataLengths = (events: readonly HostEvent[], from = 0, to = events.length): number[] =>
+    events
+      .slice(from, to)
+      .flatMap((event) => (event.type === 'segment' && event.direction === 'out' ? [event.segment.payload.length] : []))
+      .filter((length) => length > 0);
+
+  it('uploads through a hop of MTU 1280: the router says how big, and the segments shrink to fit', async () => {
+    const sink = await startSha256Sink(FAR_NS, FAR_IP, SINK_PORT);
+    const { stack, events } = await openTracedStack();
     try {
       const content = randomBytes(600_000);
       const socket = await stack.connect(FAR_IP, SINK_PORT, { timeoutMs: 5_000 });
@@ -78,15 +91,10 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       const report = events.findIndex((event) => event.type === 'icmp-error' && event.icmpType === 3 && event.code === 4);
       expect(report).toBeGreaterThanOrEqual(0);
       expect(events[report]).toMatchObject({ from: parseIpv4(lab.serverIp), mtu: HOP_MTU });
-      const sentData = (from: number, to: number) =>
-        events
-          .slice(from, to)
-          .flatMap((event) => (event.type === 'segment' && event.direction === 'out' ? [event.segment.payload.length] : []))
-          .filter((length) => length > 0);
       // Before the report: full-sized segments for a 1500 link. After it: 1280 less 40 of headers
       // and 12 of timestamps, never more.
-      expect(Math.max(...sentData(0, report))).toBe(1448);
-      expect(Math.max(...sentData(report, events.length))).toBe(HOP_MTU - 40 - 12);
+      expect(Math.max(...sentDataLengths(events, 0, report))).toBe(1448);
+      expect(Math.max(...sentDataLengths(events, report))).toBe(HOP_MTU - 40 - 12);
       socket.destroy();
     } finally {
       sink.stop();
@@ -107,16 +115,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
     const loaded = await run('ip', ['netns', 'exec', lab.serverNs, 'nft', '-f', '-'], { input: filter });
     if (loaded.code !== 0) throw new Error(`nft refused the filter: ${loaded.stderr}`);
     const sink = await startSha256Sink(FAR_NS, FAR_IP, SINK_PORT + 1);
-    const events: HostEvent[] = [];
-    const stack = await PcapStack.open({
-      iface: lab.clientIface,
-      ip: lab.stackIp,
-      prefixLength: lab.prefixLength,
-      gateway: lab.serverIp,
-      capture: 'packet-ring',
-      traceSegments: true,
-      onEvent: (event) => events.push(event),
-    });
+    const { stack, events } = await openTracedStack();
     try {
       const content = randomBytes(300_000);
       const socket = await stack.connect(FAR_IP, SINK_PORT + 1, { timeoutMs: 5_000 });
@@ -127,9 +126,7 @@ describe('path MTU discovery through a kernel router (RFC 1191)', () => {
       expect(events.filter((event) => event.type === 'black-hole')).toMatchObject([{ pathMtu: 1024 }]);
       const dropped = await run('ip', ['netns', 'exec', lab.serverNs, 'nft', 'list', 'table', 'inet', 'tcpts_pmtu_filter']);
       expect(Number(/packets (\d+)/.exec(dropped.stdout)?.[1] ?? 0)).toBeGreaterThan(0);
-      const sentData = events
-        .flatMap((event) => (event.type === 'segment' && event.direction === 'out' ? [event.segment.payload.length] : []))
-        .filter((length) => length > 0);
+      const sentData = sentDataLengths(events);
       // Full-sized segments until the third timeout in a row, then ones for a 1024-byte path
       // (less 40 of headers and 12 of timestamps), which the hop carries.
       const fallback = 1024 - 40 - 12;
