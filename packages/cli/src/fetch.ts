@@ -20,7 +20,7 @@ import { OutputSink } from './output.js';
 import { formatTransferSummary, isTerminal, TransferProgress } from './progress.js';
 import type { FetchStack, OpenStack, StackOpenOptions } from './stack.js';
 import { sameSubnet, type SystemProbe } from './system.js';
-import { formatHostEvent } from './trace.js';
+import { formatHostEvent, formatStackSummary } from './trace.js';
 import { parseFetchUrl, resolveLocation, resolveTarget, type FetchTarget, type LookupIPv4 } from './url.js';
 import { FetchWatch } from './watch.js';
 
@@ -468,6 +468,8 @@ class FetchRun {
     this.sockets.clear();
     if (this.stack !== undefined) {
       await settleWithin(this.stack.close(), CLOSE_GRACE_MS);
+      const stats = this.options.verbose ? this.stack.stats?.() : undefined;
+      if (stats !== undefined) for (const text of formatStackSummary(stats)) this.line(text);
     } else if (this.pendingStack !== undefined) {
       // Opened after we stopped waiting: close it when it arrives.
       const late = this.pendingStack;

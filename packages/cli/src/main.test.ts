@@ -64,6 +64,7 @@ const loopbackStack = (): { stack: LoopbackStack; open: RunDependencies['openSta
     close: async () => {
       stack.closed++;
     },
+    stats: () => ({ framesIn: 7, framesOut: 5, dropped: new Map([['tcp: no connection', 1]]) }),
   };
   return {
     stack,
@@ -248,6 +249,8 @@ describe('tcpts fetch, successful transfers', () => {
     expect(lines).toContain('< HTTP/1.1 200 OK');
     expect(lines).toContain('< Content-Length: 6');
     expect(result.stderr).toMatch(/\* Received 6 bytes in [\d.]+ s \([\d.]+ MB\/s\)/);
+    // Last, once the stack is closed: what it counted.
+    expect(lines.slice(-3)).toEqual(['* Stack: 7 frames in, 5 out', '* Dropped: 1 × tcp: no connection', '']);
   });
 
   it('finishes a complete response even when the server keeps the connection open', async () => {

@@ -28,9 +28,20 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
 }
 
+/** What a stack counted, for the last lines of `-v` (io-pcap's `PcapStackStats` is one). */
+export interface StackSummary {
+  readonly framesIn: number;
+  readonly framesOut: number;
+  /** Reason → frames dropped for it. */
+  readonly dropped: ReadonlyMap<string, number>;
+  readonly device?: { readonly sendErrors: number; readonly transmitStalls: number };
+}
+
 export interface FetchStack {
   /** The capture frames go through, once open (what `auto` chose). */
   readonly capture?: string | undefined;
+  /** Its counters so far. */
+  stats?(): StackSummary;
   /** A connected stream; rejects with an error whose `code` is ECONNREFUSED, ECONNRESET, ETIMEDOUT or EHOSTUNREACH. */
   connect(ip: string, port: number, options?: ConnectOptions): Promise<Duplex>;
   close(): Promise<void>;

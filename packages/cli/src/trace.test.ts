@@ -1,6 +1,6 @@
 import { TcpFlag, type TcpSegment } from '@tcpts/core';
 import { describe, expect, it } from 'vitest';
-import { formatFlags, formatHostEvent, formatSegment } from './trace.js';
+import { formatFlags, formatHostEvent, formatSegment, formatStackSummary } from './trace.js';
 
 const segment = (fields: Partial<TcpSegment>): TcpSegment => ({
   srcPort: 49152,
@@ -67,6 +67,24 @@ describe('trace', () => {
     expect(formatHostEvent({ type: 'icmp-error', socket: 1, from: 0xc6120101, icmpType: 3, code: 4, mtu: 1280 })).toBe(
       '* ICMP from 198.18.1.1: fragmentation needed and DF set, next hop MTU 1280',
     );
+  });
+
+  it('sums up what the stack counted: frames, drops by reason (most first), and frames the device could not send', () => {
+    const dropped = new Map([
+      ['ipv4.checksum: mismatch', 2],
+      ['tcp: no connection', 5],
+    ]);
+    expect(formatStackSummary({ framesIn: 100, framesOut: 40, dropped })).toEqual([
+      '* Stack: 100 frames in, 40 out',
+      '* Dropped: 5 × tcp: no connection; 2 × ipv4.checksum: mismatch',
+    ]);
+    expect(formatStackSummary({ framesIn: 1, framesOut: 2, dropped: new Map(), device: { sendErrors: 0, transmitStalls: 0 } })).toEqual([
+      '* Stack: 1 frame in, 2 out',
+    ]);
+    expect(formatStackSummary({ framesIn: 1, framesOut: 2, dropped: new Map(), device: { sendErrors: 9, transmitStalls: 1 } })).toEqual([
+      '* Stack: 1 frame in, 2 out',
+      '* Not sent (TCP sends them again): 9 frames; transmit ring stalled once',
+    ]);
   });
 
   it('says when timeouts made the segments smaller, for a black hole no ICMP reports', () => {

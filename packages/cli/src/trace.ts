@@ -9,6 +9,7 @@ import {
   type TcpOptions,
   type TcpSegment,
 } from '@tcpts/core';
+import type { StackSummary } from './stack.js';
 
 /** `SYN,ACK`, `FIN,ACK`, …; `none` without flags. */
 export const formatFlags = formatTcpFlags;
@@ -24,6 +25,20 @@ export const formatSegment = (direction: 'in' | 'out', segment: TcpSegment): str
   if (segment.payload.length > 0) fields.push(`len=${segment.payload.length}`);
   if ((segment.flags & TcpFlag.URG) !== 0) fields.push(`urg=${segment.urgent}`);
   return `${direction === 'out' ? '>' : '<'} ${formatFlags(segment.flags)} ${fields.join(' ')}${formatOptions(segment.options)}`;
+};
+
+/** `-v`'s last lines: the frames the stack counted, why it dropped some, and what the device could not send. */
+export const formatStackSummary = (stats: StackSummary): string[] => {
+  const frames = (count: number): string => `${count} frame${count === 1 ? '' : 's'}`;
+  const lines = [`* Stack: ${frames(stats.framesIn)} in, ${stats.framesOut} out`];
+  const dropped = [...stats.dropped].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (dropped.length > 0) lines.push(`* Dropped: ${dropped.map(([reason, count]) => `${count} × ${reason}`).join('; ')}`);
+  const device = stats.device;
+  if (device !== undefined && (device.sendErrors > 0 || device.transmitStalls > 0)) {
+    const stalls = device.transmitStalls === 1 ? 'once' : `${device.transmitStalls} times`;
+    lines.push(`* Not sent (TCP sends them again): ${frames(device.sendErrors)}; transmit ring stalled ${stalls}`);
+  }
+  return lines;
 };
 
 /** The trace line for an event, or undefined for events `-v` does not show. */
