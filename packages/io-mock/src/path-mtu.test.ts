@@ -63,6 +63,24 @@ describe('a narrow hop (LinkFaults.mtu)', () => {
     expect(sim.stats().mtu).toBe(13);
   });
 
+  it('that drops in silence is remembered for the destination too: the next connection there starts at 1024 (RFC 4821 §5.2)', () => {
+    const { sim, a, b } = createPair({ seed: 13, faults: { delay: 2, mtu: 1400, mtuReport: false }, knownNeighbours: true });
+    const payload = patternBytes(50_000, 13);
+    const servers: MockSocket[] = [];
+    b.listen(80, (socket) => servers.push(socket));
+    const transfer = () => {
+      a.connect(IP_B, 80).write(payload);
+      const count = servers.length + 1;
+      sim.runFor(60_000, { until: () => servers.length === count && servers[count - 1]!.bytesReceived === payload.length });
+      expect(servers[count - 1]?.received()).toEqual(payload);
+    };
+    transfer();
+    const droppedByTheFirst = sim.stats().mtu;
+    expect(droppedByTheFirst).toBeGreaterThan(0);
+    transfer();
+    expect(sim.stats().mtu).toBe(droppedByTheFirst);
+  });
+
   it('narrower than 1024 and silent: three more timeouts halve the size again, to 576, and everything arrives', () => {
     const { sim, payload, received } = upload(false, { maxTime: 180_000 });
     expect(received).toEqual(payload);

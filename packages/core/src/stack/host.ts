@@ -629,6 +629,8 @@ export class Host implements NetworkHost {
         this.pushEvent({ type: 'peer-closed', socket });
         return;
       case 'black-hole':
+        // RFC 4821 §5.2: what one connection found out about the path is the destination's, as an ICMP report is.
+        this.learnPathMtu(entry.remoteIp, event.pathMtu);
         if (entry.announced) this.pushEvent({ type: 'black-hole', socket, pathMtu: event.pathMtu });
         return;
     }
