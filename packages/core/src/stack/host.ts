@@ -431,9 +431,21 @@ export class Host implements NetworkHost {
     const packet = decoded.right;
     const resolved = this.arp.learn(packet.senderIp, packet.senderMac, packet.targetIp === this.ip, this.now);
     if (resolved) this.flushResolved(packet.senderIp, packet.senderMac);
+    this.followMacChange(packet.senderIp, packet.senderMac);
     if (packet.operation === ArpOperation.Request && packet.targetIp === this.ip) {
       this.stats.arpRepliesSent++;
       this.queueFrame(encodeArpFrame(packet.senderMac, this.mac, arpReplyFor(packet, this.mac)));
+    }
+  }
+
+  /**
+   * RFC 826's merge for the next hops connections keep: a neighbour that announces
+   * another MAC (a gratuitous ARP after a failover, a replaced card) is followed
+   * by every connection through it, instead of their talking to the old one.
+   */
+  private followMacChange(ip: number, mac: number): void {
+    for (const entry of this.sockets.values()) {
+      if (entry.nextHopIp === ip && entry.nextHopMac !== undefined && entry.nextHopMac !== mac) entry.nextHopMac = mac;
     }
   }
 
