@@ -18,6 +18,21 @@ const upload = (mtuReport: boolean, { mtu = 1000, blackHoleDetection = true, max
   return { sim, payload, received: server?.received() };
 };
 
+/** Uploads to the same destination through a narrow hop, one connection each; `transfer` checks what arrived. */
+const repeatedUploads = (seed: number, hop: { mtu: number; mtuReport: boolean }) => {
+  const { sim, a, b } = createPair({ seed, faults: { delay: 2, ...hop }, knownNeighbours: true });
+  const payload = patternBytes(50_000, seed);
+  const servers: MockSocket[] = [];
+  b.listen(80, (socket) => servers.push(socket));
+  const transfer = () => {
+    a.connect(IP_B, 80).write(payload);
+    const count = servers.length + 1;
+    sim.runFor(60_000, { until: () => servers.length === count && servers[count - 1]!.bytesReceived === payload.length });
+    expect(servers[count - 1]?.received()).toEqual(payload);
+  };
+  return { sim, transfer };
+};
+
 describe('a narrow hop (LinkFaults.mtu)', () => {
   it('that reports itself: the sender fits its segments to it, and everything arrives', () => {
     const { sim, payload, received } = upload(true);
@@ -28,16 +43,7 @@ describe('a narrow hop (LinkFaults.mtu)', () => {
   });
 
   it('is learned for the destination: the next connection there fits it from its first segment, for ten minutes (RFC 1191 §5, §6.3)', () => {
-    const { sim, a, b } = createPair({ seed: 12, faults: { delay: 2, mtu: 1000, mtuReport: true }, knownNeighbours: true });
-    const payload = patternBytes(50_000, 12);
-    const servers: MockSocket[] = [];
-    b.listen(80, (socket) => servers.push(socket));
-    const transfer = () => {
-      a.connect(IP_B, 80).write(payload);
-      const count = servers.length + 1;
-      sim.runFor(60_000, { until: () => servers.length === count && servers[count - 1]!.bytesReceived === payload.length });
-      expect(servers[count - 1]?.received()).toEqual(payload);
-    };
+    const { sim, transfer } = repeatedUploads(12, { mtu: 1000, mtuReport: true });
     transfer();
     const droppedByTheFirst = sim.stats().mtu;
     expect(droppedByTheFirst).toBeGreaterThan(0);
@@ -64,16 +70,7 @@ describe('a narrow hop (LinkFaults.mtu)', () => {
   });
 
   it('that drops in silence is remembered for the destination too: the next connection there starts at 1024 (RFC 4821 §5.2)', () => {
-    const { sim, a, b } = createPair({ seed: 13, faults: { delay: 2, mtu: 1400, mtuReport: false }, knownNeighbours: true });
-    const payload = patternBytes(50_000, 13);
-    const servers: MockSocket[] = [];
-    b.listen(80, (socket) => servers.push(socket));
-    const transfer = () => {
-      a.connect(IP_B, 80).write(payload);
-      const count = servers.length + 1;
-      sim.runFor(60_000, { until: () => servers.length === count && servers[count - 1]!.bytesReceived === payload.length });
-      expect(servers[count - 1]?.received()).toEqual(payload);
-    };
+    const { sim, transfer } = repeatedUploads(13, { mtu: 1400, mtuReport: false });
     transfer();
     const droppedByTheFirst = sim.stats().mtu;
     expect(droppedByTheFirst).toBeGreaterThan(0);
