@@ -524,18 +524,27 @@ export class Connection {
    */
   private lowerPathMtu(mtu: number): boolean {
     const pathMtu = Math.max(mtu, MIN_PATH_MTU);
-    const fitted = pathMtu - this.headerSpace();
-    if (fitted >= this.sendMss) return false;
-    this.pathMtuLimit = pathMtu;
-    this.sendMss = fitted;
-    this.cc.onSmssChange(fitted);
-    this.fullSizedSegmentAcked = false;
+    if (!this.fitSegmentsTo(pathMtu)) return false;
     this.stats.pathMtuReductions++;
     if (seqLt(this.sndUna, this.sndMax)) {
       this.sndNxt = this.sndUna;
       this.retransmitHead = true;
       this.timedSeq = undefined; // Karn: no RTT sample from what is sent again
     }
+    return true;
+  }
+
+  /**
+   * Segments shrink to fit a path MTU of `pathMtu`; false when they fit already.
+   * Nothing is known yet of what gets through at the new size.
+   */
+  private fitSegmentsTo(pathMtu: number): boolean {
+    const fitted = pathMtu - this.headerSpace();
+    if (fitted >= this.sendMss) return false;
+    this.pathMtuLimit = pathMtu;
+    this.sendMss = fitted;
+    this.cc.onSmssChange(fitted);
+    this.fullSizedSegmentAcked = false;
     return true;
   }
 
@@ -693,8 +702,9 @@ export class Connection {
 
     // Fifth: ACK.
     if (!(flags & TcpFlag.ACK)) return;
-    const synTimedOut = this.stateName === 'SYN-RECEIVED' && this.timeoutsInARow > 0;
+    let synTimedOut = false;
     if (this.stateName === 'SYN-RECEIVED') {
+      synTimedOut = this.timeoutsInARow > 0;
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
         this.sndWnd = seg.window << this.sndShift;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
@@ -1218,12 +1228,7 @@ export class Connection {
     if (this.fullSizedSegmentAcked) return;
     const pathMtu = this.pathMtu;
     const lowered = Math.max(pathMtu > BLACK_HOLE_PATH_MTU ? BLACK_HOLE_PATH_MTU : pathMtu >> 1, MIN_PATH_MTU);
-    const fitted = lowered - this.headerSpace();
-    if (fitted >= this.sendMss || seqDiff(this.sndMax, this.sndUna) <= fitted) return;
-    this.pathMtuLimit = lowered;
-    this.sendMss = fitted;
-    this.cc.onSmssChange(fitted);
-    this.fullSizedSegmentAcked = false;
+    if (seqDiff(this.sndMax, this.sndUna) <= lowered - this.headerSpace() || !this.fitSegmentsTo(lowered)) return;
     this.stats.blackHoleReductions++;
     this.emit({ type: 'black-hole', pathMtu: lowered });
   }
