@@ -430,8 +430,8 @@ export class Host implements NetworkHost {
     if (isLeft(decoded)) return this.drop(formatDecodeError(decoded.left));
     const packet = decoded.right;
     const resolved = this.arp.learn(packet.senderIp, packet.senderMac, packet.targetIp === this.ip, this.now);
-    if (resolved) this.flushResolved(packet.senderIp, packet.senderMac);
-    this.followMacChange(packet.senderIp, packet.senderMac);
+    this.useNextHopMac(packet.senderIp, packet.senderMac);
+    if (resolved) this.releaseHeld(packet.senderIp, packet.senderMac);
     if (packet.operation === ArpOperation.Request && packet.targetIp === this.ip) {
       this.stats.arpRepliesSent++;
       this.queueFrame(encodeArpFrame(packet.senderMac, this.mac, arpReplyFor(packet, this.mac)));
@@ -439,14 +439,13 @@ export class Host implements NetworkHost {
   }
 
   /**
-   * RFC 826's merge for the next hops connections keep: a neighbour that announces
-   * another MAC (a gratuitous ARP after a failover, a replaced card) is followed
-   * by every connection through it, instead of their talking to the old one.
+   * RFC 826's merge for the next hops connections keep: an ARP packet from `ip`
+   * gives every connection through it that MAC, whether it was waiting for the
+   * answer or a neighbour announces another card (a gratuitous ARP after a
+   * failover), instead of their talking to the old one.
    */
-  private followMacChange(ip: number, mac: number): void {
-    for (const entry of this.sockets.values()) {
-      if (entry.nextHopIp === ip && entry.nextHopMac !== undefined && entry.nextHopMac !== mac) entry.nextHopMac = mac;
-    }
+  private useNextHopMac(ip: number, mac: number): void {
+    for (const entry of this.sockets.values()) if (entry.nextHopIp === ip) entry.nextHopMac = mac;
   }
 
   private receiveIcmp(srcIp: number, srcMac: number, payload: Uint8Array): void {
@@ -556,8 +555,8 @@ export class Host implements NetworkHost {
     return 0;
   }
 
-  private flushResolved(ip: number, mac: number): void {
-    for (const entry of this.sockets.values()) if (entry.nextHopIp === ip) entry.nextHopMac ??= mac;
+  /** The segments that waited for `ip` to resolve leave for `mac`. */
+  private releaseHeld(ip: number, mac: number): void {
     for (const held of this.arp.release(ip)) this.queueFrame(this.tcpFrame(mac, held.dstIp, held.segment));
   }
 
