@@ -36,7 +36,7 @@ export interface CongestionControl {
   /** After an idle period longer than the RTO, RFC 5681 §4.1 restart window. */
   onIdleRestart(now: number): void;
   /**
-   * Segments got smaller (path MTU discovery, RFC 1191): growth and floors count in the
+   * Segments got smaller (path MTU discovery, RFC 1191; black-hole detection, RFC 4821): growth and floors count in the
    * new SMSS from now on; the windows, in bytes, stay as they are (no sign of congestion).
    */
   onSmssChange(smss: number): void;
