@@ -46,6 +46,16 @@ describe('black-hole detection (RFC 4821 §7.7)', () => {
     expect(drill.connection.pathMtu).toBe(1500);
   });
 
+  it('goes straight to 576 for a segment that 1024 would carry: the smaller hop is the one to suspect', () => {
+    // A lone 700-byte segment (and FIN) through a 576-byte silent hop: 1024 would change nothing.
+    const { drill, retransmissions } = sizesWithoutAcks(700, 300_000);
+    // At the third timeout both pieces fit the loss window (one segment of the old size); later timeouts resend the first.
+    expect(retransmissions.slice(0, 6)).toEqual([700, 700, 536, 164, 536, 536]);
+    expect(drill.connection.pathMtu).toBe(576);
+    expect(drill.connection.stats.blackHoleReductions).toBe(1);
+    expect(drill.takeEvents()[0]).toBe('black-hole:576');
+  });
+
   it('counts only timeouts in a row: an ACK between them starts the count again', () => {
     const drill = new Drill('passive').passiveHandshake();
     drill.at(200).user.send(4 * MSS).takeAllSent();

@@ -1221,14 +1221,18 @@ export class Connection {
    * by half, here not below 576, as for ICMP reports. On a lossy path the same
    * segment can time out three times too: once a segment's worth of data has
    * been acknowledged at once, packets of this size evidently get through, and
-   * timeouts are losses. A segment that would fit the smaller size already is
-   * no sign of a black hole either.
+   * timeouts are losses. A size the data in flight fits already would explain
+   * nothing: the search goes on down to the first size it does not fit, and
+   * when even 576 holds it, the timeouts are no sign of a black hole.
    */
   private suspectBlackHole(): void {
     if (this.fullSizedSegmentAcked) return;
-    const pathMtu = this.pathMtu;
-    const lowered = Math.max(pathMtu > BLACK_HOLE_PATH_MTU ? BLACK_HOLE_PATH_MTU : pathMtu >> 1, MIN_PATH_MTU);
-    if (seqDiff(this.sndMax, this.sndUna) <= lowered - this.headerSpace() || !this.fitSegmentsTo(lowered)) return;
+    const inFlight = seqDiff(this.sndMax, this.sndUna);
+    const fits = (pathMtu: number): boolean => inFlight <= pathMtu - this.headerSpace();
+    let lowered = this.pathMtu > BLACK_HOLE_PATH_MTU ? BLACK_HOLE_PATH_MTU : this.pathMtu >> 1;
+    while (lowered > MIN_PATH_MTU && fits(lowered)) lowered >>= 1;
+    lowered = Math.max(lowered, MIN_PATH_MTU);
+    if (fits(lowered) || !this.fitSegmentsTo(lowered)) return;
     this.stats.blackHoleReductions++;
     this.emit({ type: 'black-hole', pathMtu: lowered });
   }
