@@ -62,8 +62,8 @@ export class ObservingHost implements NetworkHost {
     return pollFrameInto(this.inner, buffer, offset);
   }
 
-  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void {
-    this.inner.receiveFrame(frame, now, checked);
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks, segmentSize?: number): void {
+    this.inner.receiveFrame(frame, now, checked, segmentSize);
   }
 
   release(data: Uint8Array): void {

@@ -12,7 +12,8 @@ import {
   replayRecording,
   serializeRecording,
 } from './recording.js';
-import { B_IP, configA, configB, transfer, wire } from './testing/two-hosts.js';
+import { B_IP, configA, configB, framesOf, transfer, wire } from './testing/two-hosts.js';
+import { coalesceTcpFrames } from '../wire/receive-coalescing.js';
 
 const recordedTransfer = (bytes: number, a: HostConfig = configA(), b: HostConfig = configB()) => {
   const hostA = RecordingHost.create(a, createHost);
@@ -186,6 +187,31 @@ describe('RecordingHost and replayRecording', () => {
     expect(replayRecording(unchecked, createHost).firstDifference).toMatchObject({ step: synStep + 1, call: 'pollFrame' });
   });
 
+  it('records the segment size of a frame a device merged, and replays it', () => {
+    const hostA = RecordingHost.create(configA(), createHost);
+    const hostB = RecordingHost.create(configB(), createHost);
+    hostB.listen(80, 0);
+    const socket = hostA.connect(B_IP, 80, 0);
+    // ARP request and reply, SYN, SYN-ACK, ACK.
+    for (let at = 1; at <= 5; at++) {
+      const [from, to] = at % 2 === 1 ? [hostA, hostB] : [hostB, hostA];
+      to.receiveFrame(from.pollFrame()!, at);
+    }
+    hostA.send(socket, new Uint8Array(6 * 1460).fill(3), 6);
+    const data = framesOf(hostA).filter((frame) => frame.length > 1000);
+    const [merged] = coalesceTcpFrames(data);
+    expect(merged!.segmentSize).toBeGreaterThan(0);
+    hostB.receiveFrame(merged!.frame, 7, FrameCheck.tcpChecksum, merged!.segmentSize);
+    expect(framesOf(hostB)).toHaveLength(3); // an ACK for every second segment
+    const b = hostB.recording();
+    const step = b.steps.findIndex((s) => s.call === 'receiveFrame' && s.args.length === 4);
+    expect(b.steps[step]!.args.slice(2)).toEqual([FrameCheck.tcpChecksum, merged!.segmentSize]);
+    expect(replayRecording(parsed(serializeRecording(b)), createHost).identical).toBe(true);
+    // Without its segment size the frame is larger than the MTU: the replayed host drops it and says nothing.
+    const unmerged = withStep(b, step, { ...b.steps[step]!, args: b.steps[step]!.args.slice(0, 3) });
+    expect(replayRecording(unmerged, createHost).firstDifference).toMatchObject({ step: step + 1, call: 'pollFrame' });
+  });
+
   it('records and replays what a call threw', () => {
     const host = RecordingHost.create(configA(), createHost);
     expect(() => host.connect(B_IP, 70_000, 0)).toThrow();
@@ -254,6 +280,15 @@ describe('parseRecording', () => {
     );
     expect(parseError(replaceLine(2, '{"call":"receiveFrame","args":["00",1,"x"],"outcome":{"returned":null}}'))).toBe(
       'line 3: args[2]: expected device checks as a positive integer',
+    );
+    expect(parsed(replaceLine(2, '{"call":"receiveFrame","args":["00",1,0,1448],"outcome":{"returned":null}}')).steps[1]!.args).toEqual([
+      '00',
+      1,
+      0,
+      1448,
+    ]);
+    expect(parseError(replaceLine(2, '{"call":"receiveFrame","args":["00",1,1,0],"outcome":{"returned":null}}'))).toBe(
+      "line 3: args[3]: expected a merged frame's segment size as a positive integer",
     );
     expect(parseError(replaceLine(2, '{"call":"pollFrame","args":[],"outcome":{}}'))).toBe(
       'line 3: outcome: expected exactly one of "returned" or "threw"',

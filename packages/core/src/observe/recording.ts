@@ -49,11 +49,19 @@ export type HostCall =
  * How an argument is written: bytes as a hex string, an optional number as null
  * when absent; `send`'s options as an object, and left out when the call had none
  * (so a recording of plain sends is the same as before the options existed);
- * `receiveFrame`'s device checks as a number, left out when there were none.
+ * `receiveFrame`'s device checks as a number, left out when there were none, and
+ * the size of the segments a device merged after them, left out for a frame as it came.
  */
-type ArgumentKind = 'bytes' | 'number' | 'optional-number' | 'trailing-send-options' | 'trailing-frame-checks';
+type ArgumentKind =
+  | 'bytes'
+  | 'number'
+  | 'optional-number'
+  | 'trailing-send-options'
+  | 'trailing-frame-checks'
+  | 'trailing-segment-size';
 
-const isTrailing = (kind: ArgumentKind): boolean => kind === 'trailing-send-options' || kind === 'trailing-frame-checks';
+const isTrailing = (kind: ArgumentKind): boolean =>
+  kind === 'trailing-send-options' || kind === 'trailing-frame-checks' || kind === 'trailing-segment-size';
 
 /** `SendOptions` as recorded: only the fields the call set. */
 export interface RecordedSendOptions {
@@ -64,7 +72,7 @@ export interface RecordedSendOptions {
 export type RecordedArgument = number | string | null | RecordedSendOptions;
 
 const SIGNATURES: { readonly [call in HostCall]: readonly ArgumentKind[] } = {
-  receiveFrame: ['bytes', 'number', 'trailing-frame-checks'],
+  receiveFrame: ['bytes', 'number', 'trailing-frame-checks', 'trailing-segment-size'],
   advanceTime: ['number'],
   pollFrame: [],
   pollEvent: [],
@@ -192,10 +200,11 @@ export class RecordingHost<H extends NetworkHost = NetworkHost> implements Netwo
     return { version: RECORDING_VERSION, config: this.config, steps: this.steps.slice() };
   }
 
-  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void {
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks, segmentSize?: number): void {
     // The hex copy is taken before the call: the caller may reuse its buffer.
-    const args = [bytesToHex(frame), now, ...(checked ? [checked] : [])];
-    this.record('receiveFrame', args, () => this.inner.receiveFrame(frame, now, checked));
+    const merged = segmentSize !== undefined && segmentSize > 0;
+    const args = [bytesToHex(frame), now, ...(merged ? [checked ?? 0, segmentSize] : checked ? [checked] : [])];
+    this.record('receiveFrame', args, () => this.inner.receiveFrame(frame, now, checked, segmentSize));
   }
 
   advanceTime(now: number): void {
@@ -313,6 +322,7 @@ const invoke = (host: NetworkHost, call: HostCall, args: unknown[]): unknown => 
   const bytes = (i: number): Uint8Array => args[i] as Uint8Array;
   switch (call) {
     case 'receiveFrame':
+      if (args[3] !== undefined) return host.receiveFrame(bytes(0), n(1), n(2), n(3));
       return args[2] === undefined ? host.receiveFrame(bytes(0), n(1)) : host.receiveFrame(bytes(0), n(1), n(2));
     case 'advanceTime':
       return host.advanceTime(n(0));
@@ -526,8 +536,13 @@ const validateStep = (value: unknown): Parsed<RecordedStep> => {
       const problem = sendOptionsProblem(arg);
       if (problem !== undefined) return left(`args[${i}]: ${problem}`);
     }
-    if (kind === 'trailing-frame-checks' && !(Number.isInteger(arg) && (arg as number) > 0)) {
-      return left(`args[${i}]: expected device checks as a positive integer`);
+    // Checks of 0 are written only before a segment size.
+    const lowestChecks = args.length > i + 1 ? 0 : 1;
+    if (kind === 'trailing-frame-checks' && !(Number.isInteger(arg) && (arg as number) >= lowestChecks)) {
+      return left(`args[${i}]: expected device checks as a ${lowestChecks === 0 ? 'non-negative' : 'positive'} integer`);
+    }
+    if (kind === 'trailing-segment-size' && !(Number.isInteger(arg) && (arg as number) > 0)) {
+      return left(`args[${i}]: expected a merged frame's segment size as a positive integer`);
     }
     if (kind === 'bytes' && !isHex(arg)) return left(`args[${i}]: expected hex bytes`);
     if (kind === 'number' && !isFiniteNumber(arg)) return left(`args[${i}]: expected a number`);

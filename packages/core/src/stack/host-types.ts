@@ -198,8 +198,12 @@ export interface NetworkHost {
   /**
    * Takes one received frame. The host keeps nothing of `frame`: the caller may reuse the buffer as soon as this returns.
    * `checked` says what the device already verified (`FrameCheck` flags; default none).
+   * `segmentSize`, when not 0, says the device merged consecutive segments of one flow
+   * into this frame (receive coalescing, as Linux's GRO; see `coalesceTcpFrames`), each
+   * of that many bytes of data but the last: the frame may then exceed the MTU, and the
+   * host acknowledges the segments as if they had come one by one.
    */
-  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks): void;
+  receiveFrame(frame: Uint8Array, now: number, checked?: FrameChecks, segmentSize?: number): void;
   /** Runs every timer whose deadline is ≤ now. */
   advanceTime(now: number): void;
   /** Next Ethernet frame to put on the wire, if any. */

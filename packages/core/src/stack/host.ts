@@ -332,7 +332,7 @@ export class Host implements NetworkHost {
     }
   }
 
-  receiveFrame(frame: Uint8Array, now: number, checked: FrameChecks = FrameCheck.none): void {
+  receiveFrame(frame: Uint8Array, now: number, checked: FrameChecks = FrameCheck.none, segmentSize = 0): void {
     this.now = now;
     this.stats.framesIn++;
     // Each layer is checked and read in place: no decoded object and no view per layer, per frame.
@@ -346,7 +346,8 @@ export class Host implements NetworkHost {
 
     // Packets above the MTU are what segmentation offload hands a capture; the reason says so.
     const ip = ETHERNET_HEADER_LENGTH;
-    const ipError = ipv4HeaderError(frame, ip, frame.length, this.mtu);
+    // A merged frame is larger by design: only the datagram's own limit applies to it.
+    const ipError = ipv4HeaderError(frame, ip, frame.length, segmentSize > 0 ? undefined : this.mtu);
     // A fragment is refused last, once the header is known to be sound: unfragmented packets pay nothing for it.
     if (ipError !== undefined && ipError.field !== 'fragment') return this.drop(formatDecodeError(ipError));
     const srcIp = readIpv4Src(frame, ip);
@@ -357,7 +358,7 @@ export class Host implements NetworkHost {
     const start = ipv4PayloadStart(frame, ip);
     const end = ipv4PayloadEnd(frame, ip);
     const checksumChecked = (checked & FrameCheck.tcpChecksum) !== 0;
-    this.receivePayload(frame, start, end, protocol, srcIp, dstIp, readEthernetSrc(frame), checksumChecked);
+    this.receivePayload(frame, start, end, protocol, srcIp, dstIp, readEthernetSrc(frame), checksumChecked, segmentSize);
   }
 
   // ------------------------------------------------------------ internals
@@ -372,6 +373,7 @@ export class Host implements NetworkHost {
     dstIp: number,
     srcMac: number,
     tcpChecksumChecked = false,
+    segmentSize = 0,
   ): void {
     if (protocol === IpProtocol.ICMP) return this.receiveIcmp(srcIp, srcMac, bytes.subarray(start, end));
     if (protocol !== IpProtocol.TCP) return this.drop('ipv4.protocol: not TCP or ICMP');
@@ -383,7 +385,7 @@ export class Host implements NetworkHost {
       }
       return this.drop(formatDecodeError(tcp.left));
     }
-    this.receiveSegment(tcp.right, srcIp, srcMac);
+    this.receiveSegment(tcp.right, srcIp, srcMac, segmentSize);
   }
 
   /** A fragment for us goes to the reassembler; a datagram it completes is processed like any other (RFC 791 §3.2). */
@@ -495,12 +497,12 @@ export class Host implements NetworkHost {
     this.afterInput(entry);
   }
 
-  private receiveSegment(seg: TcpSegment, srcIp: number, srcMac: number): void {
+  private receiveSegment(seg: TcpSegment, srcIp: number, srcMac: number, segmentSize = 0): void {
     const entry = this.lookup(seg.dstPort, srcIp, seg.srcPort);
     if (entry) {
       entry.nextHopMac ??= srcMac;
       this.trace(entry, 'in', seg);
-      entry.connection.handleSegment(seg, this.now);
+      entry.connection.handleSegment(seg, this.now, segmentSize);
       this.afterInput(entry);
       return;
     }

@@ -151,6 +151,8 @@ export class Connection {
   private synPending = false;
   private ackNow = false;
   private segmentsUnacked = 0;
+  /** The size of the segments merged into the one being processed (`handleSegment`'s `segmentSize`); 0 for one segment. */
+  private arrivalSegmentSize = 0;
   /**
    * ACK numbers owed for every second segment of a batch (RFC 5681 §4.2: ACK
    * at least every second full-sized segment). Frames that arrive together are
@@ -457,7 +459,7 @@ export class Connection {
         this.abort(input.now);
         break;
       case 'segment':
-        this.handleSegment(input.segment, input.now);
+        this.handleSegment(input.segment, input.now, input.segmentSize);
         break;
       case 'tick':
         this.handleTimeout(input.now);
@@ -549,9 +551,10 @@ export class Connection {
   }
 
   /** SEGMENT ARRIVES (§3.10.7). */
-  handleSegment(seg: TcpSegment, now: number): void {
+  handleSegment(seg: TcpSegment, now: number, segmentSize = 0): void {
     this.now = now;
-    this.stats.segmentsReceived++;
+    this.arrivalSegmentSize = segmentSize;
+    this.stats.segmentsReceived += this.segmentsIn(seg.payload.length);
     if (this.keepAliveAt !== undefined) {
       this.keepAliveAt = now + this.config.keepAliveIdle;
       this.keepAliveProbesSent = 0;
@@ -1108,19 +1111,35 @@ export class Connection {
         this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
         this.dupAcksOwed = 0; // the next ACK moves forward: duplicates of the old one would mislead
       }
-      this.segmentsUnacked++;
-      if (this.segmentsUnacked >= 2 || this.config.delayedAckTimeout <= 0) {
-        this.segmentsUnacked = 0;
-        this.ackNow = true;
-        if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(this.rcvNxt);
-        else this.ackPoints[this.ackPoints.length - 1] = this.rcvNxt;
-      }
-      else if (this.delayedAckAt === undefined) this.delayedAckAt = this.now + this.config.delayedAckTimeout;
+      this.countForDelayedAck(start, data.length);
     } else {
       this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
-      this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2)
-      this.dupAcksOwed++;
+      this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment
+      this.dupAcksOwed += this.segmentsIn(data.length);
     }
+  }
+
+  /** How many segments `length` bytes of the arriving segment were sent as: more than one only in a merged frame. */
+  private segmentsIn(length: number): number {
+    return this.arrivalSegmentSize > 0 && length > this.arrivalSegmentSize ? Math.ceil(length / this.arrivalSegmentSize) : 1;
+  }
+
+  /**
+   * RFC 5681 §4.2: an ACK for at least every second full-sized segment, and
+   * within the delayed-ACK timeout for a lone one. The segments of a merged
+   * frame count one by one: every second one gets an ACK point where it ended.
+   */
+  private countForDelayedAck(start: number, length: number): void {
+    const segments = this.segmentsIn(length);
+    for (let i = 1; i <= segments; i++) {
+      if (++this.segmentsUnacked < 2 && this.config.delayedAckTimeout > 0) continue;
+      this.segmentsUnacked = 0;
+      this.ackNow = true;
+      const point = i === segments ? this.rcvNxt : seqAdd(start, i * this.arrivalSegmentSize);
+      if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(point);
+      else this.ackPoints[this.ackPoints.length - 1] = point;
+    }
+    if (this.segmentsUnacked > 0 && this.delayedAckAt === undefined) this.delayedAckAt = this.now + this.config.delayedAckTimeout;
   }
 
   /**

@@ -38,7 +38,8 @@ export type ConnectionInput =
   | { readonly type: 'consume'; readonly bytes: number; readonly now: number }
   | { readonly type: 'close'; readonly now: number }
   | { readonly type: 'abort'; readonly now: number }
-  | { readonly type: 'segment'; readonly segment: TcpSegment; readonly now: number }
+  /** `segmentSize`: of the segments a device merged into this one (see `NetworkHost.receiveFrame`). */
+  | { readonly type: 'segment'; readonly segment: TcpSegment; readonly now: number; readonly segmentSize?: number }
   | { readonly type: 'tick'; readonly now: number };
 
 /** Everything a connection produces. */

@@ -10,6 +10,7 @@ export * from './icmp.js';
 export * from './ipv4.js';
 export * from './ipv4-fragment.js';
 export * from './offload.js';
+export * from './receive-coalescing.js';
 export * from './tcp.js';
 export * from './tcp-options.js';
 export * from './tcp-types.js';

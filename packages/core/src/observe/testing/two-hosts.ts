@@ -3,7 +3,8 @@
  * folder: a connection from A to a listener on B, a transfer, and a close.
  */
 import { createHost } from '../../stack/host.js';
-import type { HostConfig, HostEvent, NetworkHost, SocketId } from '../../stack/host-types.js';
+import { FrameCheck, type HostConfig, type HostEvent, type NetworkHost, type SocketId } from '../../stack/host-types.js';
+import { coalesceTcpFrames } from '../../wire/receive-coalescing.js';
 import { type ObservedEvent, type Timeline, buildTimeline, observeEvent } from '../timeline.js';
 
 export const A_IP = 0xc6120001; // 198.18.0.1
@@ -51,6 +52,11 @@ export interface WireOptions {
   readonly dropFromA?: ReadonlySet<number>;
   /** Called for every event as it is polled, before it is stored. */
   readonly onEvent?: (host: 'a' | 'b', event: HostEvent) => void;
+  /**
+   * The receiving devices merge the frames that arrive together (receive
+   * coalescing, `coalesceTcpFrames`) and hand them over with their segment size.
+   */
+  readonly coalesceArrivals?: boolean;
 }
 
 export interface Wire {
@@ -84,10 +90,18 @@ export const wire = (a: NetworkHost, b: NetworkHost, options: WireOptions = {}):
         moved = true;
       }
     }
-    while (inFlight.length > 0 && inFlight[0]!.at <= now) {
-      const arrival = inFlight.shift()!;
-      arrival.to.receiveFrame(arrival.frame, now);
-      moved = true;
+    const due: Array<(typeof inFlight)[number]> = [];
+    while (inFlight.length > 0 && inFlight[0]!.at <= now) due.push(inFlight.shift()!);
+    if (due.length > 0) moved = true;
+    if (options.coalesceArrivals !== true) {
+      for (const arrival of due) arrival.to.receiveFrame(arrival.frame, now);
+      return moved;
+    }
+    for (const to of [a, b]) {
+      const frames = due.filter((arrival) => arrival.to === to).map((arrival) => arrival.frame);
+      for (const { frame, segmentSize } of coalesceTcpFrames(frames)) {
+        to.receiveFrame(frame, now, segmentSize > 0 ? FrameCheck.tcpChecksum : FrameCheck.none, segmentSize);
+      }
     }
     return moved;
   };
