@@ -27,6 +27,8 @@ export class SimHost implements LinkEndpoint {
     private readonly context: SimContext,
     /** Its device finishes and checks TCP checksums (see `Simulation.addHost`). */
     readonly checksumOffload = false,
+    /** Its device merges the segments that arrive together (see `Simulation.addHost`). */
+    readonly receiveCoalescing = false,
   ) {}
 
   /** Active open (RFC 9293 §3.10.1); writes wait until the connection is established. */

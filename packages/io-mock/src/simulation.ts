@@ -1,4 +1,4 @@
-import { finishTcpChecksum, FrameCheck, type NetworkHost, pollFrameInto, tcpChecksumVerifies } from '@tcpts/core';
+import { coalesceTcpFrames, finishTcpChecksum, FrameCheck, type NetworkHost, pollFrameInto, tcpChecksumVerifies } from '@tcpts/core';
 import { VirtualClock } from './clock.js';
 import { formatMac } from './ethernet.js';
 import type { ChannelStats, LinkFaults } from './faults.js';
@@ -116,12 +116,18 @@ export class Simulation implements SimContext {
    * With `checksumOffload` its device does what the packet-ring device does: it
    * has the host write each frame in place, finishes the TCP checksums the host
    * left to it (configure the host with `transmitChecksumOffload`), and vouches
-   * for the received frames whose TCP checksum it found right.
+   * for the received frames whose TCP checksum it found right. With
+   * `receiveCoalescing` it also merges the segments that arrive at one instant
+   * as that device does (core's `coalesceTcpFrames`, as Linux's GRO).
    */
-  addHost(host: NetworkHost, mac: number, options: { readonly name?: string; readonly checksumOffload?: boolean } = {}): SimHost {
+  addHost(
+    host: NetworkHost,
+    mac: number,
+    options: { readonly name?: string; readonly checksumOffload?: boolean; readonly receiveCoalescing?: boolean } = {},
+  ): SimHost {
     const name = options.name ?? `host${this.hosts.length + 1}`;
     if (this.hosts.some((existing) => existing.name === name)) throw new RangeError(`host name ${name} is taken`);
-    const simHost = new SimHost(host, mac, name, this, options.checksumOffload ?? false);
+    const simHost = new SimHost(host, mac, name, this, options.checksumOffload ?? false, options.receiveCoalescing ?? false);
     this.link.attach(simHost);
     this.hosts.push(simHost);
     return simHost;
@@ -201,13 +207,18 @@ export class Simulation implements SimContext {
    * right after the call, so a host that kept a view of a frame it was given
    * (rather than a copy) sees garbage, and the transfer tests fail.
    */
-  private receiveThroughDeviceBuffer(to: SimHost, frame: Uint8Array, now: number): void {
+  private receiveThroughDeviceBuffer(to: SimHost, frame: Uint8Array, now: number, segmentSize = 0): void {
     if (frame.length > this.deviceBuffer.length) this.deviceBuffer = new Uint8Array(frame.length);
     const view = this.deviceBuffer.subarray(0, frame.length);
     view.set(frame);
-    const checked = to.checksumOffload && tcpChecksumVerifies(view) ? FrameCheck.tcpChecksum : FrameCheck.none;
-    to.host.receiveFrame(view, now, checked);
+    const vouched = segmentSize > 0 || (to.checksumOffload && tcpChecksumVerifies(view));
+    to.host.receiveFrame(view, now, vouched ? FrameCheck.tcpChecksum : FrameCheck.none, segmentSize);
     view.fill(SCRIBBLE);
+  }
+
+  /** The frames a coalescing device took in one after another, merged where they make a run. */
+  private receiveCoalesced(to: SimHost, frames: readonly Uint8Array[], now: number): void {
+    for (const { frame, segmentSize } of coalesceTcpFrames(frames)) this.receiveThroughDeviceBuffer(to, frame, now, segmentSize);
   }
 
   private stepAt(time: number): void {
@@ -219,16 +230,26 @@ export class Simulation implements SimContext {
       this.instant = now;
       this.stepsThisInstant = 1;
     }
-    // The whole batch due now goes in before anyone is drained.
+    // The whole batch due now goes in before anyone is drained. A coalescing device holds the
+    // frames it takes in a row, until another host's frame or a task comes between.
+    let held: { readonly to: SimHost; readonly frames: Uint8Array[] } | undefined;
+    const handOver = (): void => {
+      if (held !== undefined) this.receiveCoalesced(held.to, held.frames, now);
+      held = undefined;
+    };
     while (this.queue.size > 0 && this.queue.peekTime()! <= now) {
       const event = this.queue.pop()!.item;
       if (event.kind === 'frame') {
         event.to.framesReceived++;
-        this.receiveThroughDeviceBuffer(event.to, event.frame, now);
+        if (held !== undefined && held.to !== event.to) handOver();
+        if (event.to.receiveCoalescing) (held ??= { to: event.to, frames: [] }).frames.push(event.frame);
+        else this.receiveThroughDeviceBuffer(event.to, event.frame, now);
       } else {
+        handOver();
         event.run();
       }
     }
+    handOver();
     // Deadlines are read again: frames just received may have moved or cancelled them.
     for (const simHost of this.hosts) {
       const deadline = simHost.host.nextDeadline();

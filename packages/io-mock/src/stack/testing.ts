@@ -121,6 +121,8 @@ export interface PairOptions {
    * them to the device when sending and trust its verdict when receiving.
    */
   readonly checksumOffload?: boolean;
+  /** Both devices merge the segments that arrive together, as the packet ring does (receive coalescing). */
+  readonly receiveCoalescing?: boolean;
 }
 
 export interface StackPair {
@@ -163,8 +165,9 @@ export const createPair = (options: PairOptions): StackPair => {
   const hostA = createHost(hostConfig(MAC_A, IP_A, options, options.tcpA, sim));
   const hostB = createHost(hostConfig(MAC_B, IP_B, options, options.tcpB, sim));
   const checksumOffload = options.checksumOffload === true;
-  const a = sim.addHost(hostA, MAC_A, { name: 'a', checksumOffload });
-  const b = sim.addHost(hostB, MAC_B, { name: 'b', checksumOffload });
+  const receiveCoalescing = options.receiveCoalescing === true;
+  const a = sim.addHost(hostA, MAC_A, { name: 'a', checksumOffload, receiveCoalescing });
+  const b = sim.addHost(hostB, MAC_B, { name: 'b', checksumOffload, receiveCoalescing });
   if (options.knownNeighbours === true) {
     hostA.receiveFrame(arpRequestFrame({ mac: MAC_B, ip: IP_B }, IP_A), sim.now);
     hostB.receiveFrame(arpRequestFrame({ mac: MAC_A, ip: IP_A }, IP_B), sim.now);

@@ -44,6 +44,8 @@ interface TransferCase {
   readonly seed: number;
   /** Both devices offload TCP checksums, as the packet ring does (the host trusts and leaves them). */
   readonly checksumOffload?: boolean;
+  /** Both devices merge the segments that arrive together, as the packet ring does (receive coalescing). */
+  readonly receiveCoalescing?: boolean;
 }
 
 const toLinkFaults = (mix: FaultMix): LinkFaults => ({
@@ -76,6 +78,7 @@ const runTransfer = (transferCase: TransferCase): void => {
     tcp: { msl: MSL, maxSynRetransmissions: 12 },
     knownNeighbours: true,
     checksumOffload: transferCase.checksumOffload === true,
+    receiveCoalescing: transferCase.receiveCoalescing === true,
   });
   const payloadAtoB = patternBytes(transferCase.bytesAtoB, transferCase.seed);
   const payloadBtoA = patternBytes(transferCase.bytesBtoA, transferCase.seed + 1);
@@ -176,11 +179,12 @@ const transferCase: fc.Arbitrary<TransferCase> = fc.record({
   closing: fc.constantFrom<Closing>('a-first', 'b-first', 'both'),
   seed: fc.integer({ min: 0, max: 0x7fff_ffff }),
   checksumOffload: fc.boolean(),
+  receiveCoalescing: fc.boolean(),
 });
 
 
 describe('transfer over a faulty link', () => {
-  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, narrow hop (reporting or silent), seed and checksum offload', () => {
+  it('delivers every byte both ways, closes both ends to CLOSED, for any payloads, faults, narrow hop (reporting or silent), seed, checksum offload and receive coalescing', () => {
     fc.assert(
       fc.property(transferCase, (c) => {
         runTransfer(c);
@@ -199,6 +203,8 @@ describe('transfer over a faulty link', () => {
     }
     // Corrupted frames reach devices that check checksums themselves: they must vouch for none of them.
     runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: worst, closing: 'both', seed: 3, checksumOffload: true });
+    // Devices that merge what arrives together, under the worst faults.
+    runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: worst, closing: 'both', seed: 5, receiveCoalescing: true });
     // The narrowest hop, silent: both senders must find the black hole under the worst faults too.
     runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: { ...worst, silentHop: true }, closing: 'both', seed: 4 });
   });
