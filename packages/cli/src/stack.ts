@@ -34,7 +34,7 @@ export interface StackSummary {
   readonly framesOut: number;
   /** Reason → frames dropped for it. */
   readonly dropped: ReadonlyMap<string, number>;
-  readonly device?: { readonly sendErrors: number; readonly transmitStalls: number };
+  readonly device?: { readonly sendErrors: number; readonly transmitStalls: number; readonly framesCoalesced?: number };
 }
 
 export interface FetchStack {

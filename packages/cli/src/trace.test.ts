@@ -85,6 +85,11 @@ describe('trace', () => {
       '* Stack: 1 frame in, 2 out',
       '* Not sent (TCP sends them again): 9 frames; transmit ring stalled once',
     ]);
+    const coalescing = { sendErrors: 0, transmitStalls: 0, framesCoalesced: 700 };
+    expect(formatStackSummary({ framesIn: 30, framesOut: 200, dropped: new Map(), device: coalescing })).toEqual([
+      '* Stack: 30 frames in, 200 out',
+      '* Receive coalescing: 700 frames merged into the one before them',
+    ]);
   });
 
   it('says when timeouts made the segments smaller, for a black hole no ICMP reports', () => {

@@ -31,6 +31,8 @@ export const formatSegment = (direction: 'in' | 'out', segment: TcpSegment): str
 export const formatStackSummary = (stats: StackSummary): string[] => {
   const frames = (count: number): string => `${count} frame${count === 1 ? '' : 's'}`;
   const lines = [`* Stack: ${frames(stats.framesIn)} in, ${stats.framesOut} out`];
+  const coalesced = stats.device?.framesCoalesced ?? 0;
+  if (coalesced > 0) lines.push(`* Receive coalescing: ${frames(coalesced)} merged into the one before them`);
   const dropped = [...stats.dropped].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   if (dropped.length > 0) lines.push(`* Dropped: ${dropped.map(([reason, count]) => `${count} × ${reason}`).join('; ')}`);
   const device = stats.device;

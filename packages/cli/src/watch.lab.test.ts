@@ -151,7 +151,8 @@ describe('fetch --record and tcpts replay', () => {
     expect(counts).not.toBeNull();
     const lines = (await readFile(recording, 'utf8')).trimEnd().split('\n');
     expect(Number(counts![1])).toBe(lines.length - 1);
-    expect(Number(counts![2])).toBeGreaterThan(200); // 300 kB in segments of at most 1460 bytes, and the ACKs
+    // 300 kB in about 210 segments, merged into fewer frames by the packet ring, and an ACK for every second one.
+    expect(Number(counts![2])).toBeGreaterThan(100);
 
     const original = timelineOf(await readFile(fetchPage, 'utf8'));
     const again = timelineOf(await readFile(replayPage, 'utf8'));
@@ -166,9 +167,12 @@ describe('fetch --record and tcpts replay', () => {
     const lines = (await readFile(recording, 'utf8')).trimEnd().split('\n');
     const header = JSON.parse(lines[0]!) as { config: { transmitChecksumOffload?: boolean } };
     expect(header.config.transmitChecksumOffload).toBe(true);
-    // The server's segments came vouched for by the device: the flag is part of the recording.
-    const vouched = lines.filter((line) => /^\{"call":"receiveFrame","args":\["[0-9a-f]+",[\d.e+-]+,1\]/.test(line));
-    expect(vouched.length).toBeGreaterThan(200);
+    // The server's segments came vouched for by the device, most merged into runs with their segment
+    // size (receive coalescing): both are part of the recording.
+    const vouched = lines.filter((line) => /^\{"call":"receiveFrame","args":\["[0-9a-f]+",[\d.e+-]+,1(,\d+)?\]/.test(line));
+    const merged = lines.filter((line) => /^\{"call":"receiveFrame","args":\["[0-9a-f]+",[\d.e+-]+,1,\d+\]/.test(line));
+    expect(vouched.length).toBeGreaterThan(5);
+    expect(merged.length).toBeGreaterThan(0);
     const replayed = await runCli(['replay', recording]);
     expect(replayed.stderr).toBe('');
     expect(replayed.code).toBe(ExitCode.ok);

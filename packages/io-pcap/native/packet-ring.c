@@ -50,6 +50,8 @@
 #define SLOT_SNAPLEN 8
 #define SLOT_MAC 12
 #define SLOT_VERDICT 28
+/* sockaddr_ll.sll_pkttype, after the header. */
+#define SLOT_PACKET_TYPE (32 + 10)
 /* Where a frame to send starts in its slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
 #define TX_DATA 32
 /* A flush of at most this many frames is sent by the flushing thread itself (see flush_ring). */
@@ -566,22 +568,205 @@ static napi_value wait_for_slot(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- receive coalescing ----
+ *
+ * Consecutive segments of one flow in a burst are handed to the host as one
+ * frame, as Linux's GRO does for a NIC: the host then decodes and processes a
+ * run of segments once, and acknowledges them as the segments they were (it
+ * is told their size). Only in-order, checksum-verified, plain data segments
+ * of identical headers are merged: everything that could mean something to
+ * TCP on its own (another flag, other options or window, a short segment
+ * other than the last) ends a run. The merged frame is a whole valid frame,
+ * its IPv4 and TCP checksums computed anew. The rules are core's
+ * `coalesceTcpFrames`, which the tests compare with this.
+ *
+ * Merged frames are written into an area the caller gives, one record each:
+ * the frame's length and the merged segments' size (two 32-bit words, host
+ * order), then the frame, padded to four bytes.
+ */
+
+#define VERDICT_CHECKED 1   /* the TCP checksum is right */
+#define VERDICT_MERGED 2    /* checked, and the head of a merged frame: the area's next record */
+#define VERDICT_ABSORBED 3  /* checked, and its payload is in the merged frame of an earlier slot */
+#define RECORD_HEADER 8
+#define MAX_IPV4_TOTAL 65535u
+/* Room a record may take: a whole IPv4 datagram behind an Ethernet header, padded. */
+#define MAX_RECORD (RECORD_HEADER + 14 + MAX_IPV4_TOTAL + 3)
+#define TCP_ACK 0x10
+#define TCP_PSH 0x08
+
+static uint32_t read32(const uint8_t* p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
+static void write16(uint8_t* p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/* What a mergeable frame is: an IPv4 datagram without options, a plain ACK or ACK+PSH segment with data. */
+typedef struct {
+  const uint8_t* frame;
+  size_t tcp_header; /* bytes of TCP header, options included */
+  size_t payload;    /* bytes of data */
+  uint32_t seq;
+  uint8_t flags;
+} part_t;
+
+static int as_part(const uint8_t* frame, size_t length, int checksum_ok, part_t* part) {
+  size_t start, segment;
+  if (!checksum_ok || !tcp_segment_of(frame, length, &start, &segment) || start != 14 + 20) return 0;
+  if (fold(sum_le_words(frame + 14, 20)) != 0xffff) return 0; /* the host would drop it for its IPv4 checksum */
+  const uint8_t* tcp = frame + start;
+  size_t header = (size_t)(tcp[12] >> 4) * 4;
+  uint8_t flags = tcp[13];
+  if (header < 20 || header >= segment || (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH))) return 0;
+  part->frame = frame;
+  part->tcp_header = header;
+  part->payload = segment - header;
+  part->seq = read32(tcp + 4);
+  part->flags = flags;
+  return 1;
+}
+
+typedef struct {
+  uint8_t* area;
+  size_t capacity;
+  size_t used;           /* end of the records finished */
+  int open;              /* a run is open: `head` may take more */
+  part_t head;
+  uint8_t* head_verdict;
+  int in_area;           /* the run has two parts or more, its record at `used` */
+  size_t frame_length;   /* of the merged frame so far */
+  uint32_t next_seq;
+  uint8_t last_flags;
+} coalescer_t;
+
+/* Whether `part` continues the open run: same flow and headers but for sequence number and PSH, in order. */
+static int continues(const coalescer_t* c, const part_t* part) {
+  const uint8_t* a = c->head.frame;
+  const uint8_t* b = part->frame;
+  size_t tcp = 14 + 20;
+  if (c->last_flags != TCP_ACK || part->seq != c->next_seq || part->payload > c->head.payload) return 0;
+  if (part->tcp_header != c->head.tcp_header) return 0;
+  if (c->frame_length + part->payload > 14 + MAX_IPV4_TOTAL) return 0;
+  if (memcmp(a, b, 14) != 0 || memcmp(a + 14, b + 14, 2) != 0 || memcmp(a + 14 + 6, b + 14 + 6, 4) != 0 ||
+      memcmp(a + 14 + 12, b + 14 + 12, 8) != 0)
+    return 0; /* Ethernet header; IPv4 version, TOS, fragment field, TTL, protocol, addresses */
+  /* TCP ports, acknowledgment, header length, window, urgent pointer, options. */
+  return memcmp(a + tcp, b + tcp, 4) == 0 && memcmp(a + tcp + 8, b + tcp + 8, 5) == 0 &&
+         memcmp(a + tcp + 14, b + tcp + 14, 2) == 0 && memcmp(a + tcp + 18, b + tcp + 18, 2) == 0 &&
+         memcmp(a + tcp + 20, b + tcp + 20, part->tcp_header - 20) == 0;
+}
+
+/* Ends the open run: a merged one gets its lengths, flags and checksums, and its record header. */
+static void end_run(coalescer_t* c) {
+  if (c->open && c->in_area) {
+    uint8_t* record = c->area + c->used;
+    uint8_t* frame = record + RECORD_HEADER;
+    uint8_t* ip = frame + 14;
+    uint8_t* tcp = ip + 20;
+    size_t total = c->frame_length - 14;
+    write16(ip + 2, (uint16_t)total);
+    memset(ip + 10, 0, 2);
+    uint16_t ip_checksum = (uint16_t)~fold(sum_le_words(ip, 20));
+    memcpy(ip + 10, &ip_checksum, 2);
+    tcp[13] = c->last_flags;
+    memset(tcp + 16, 0, 2);
+    size_t segment = total - 20;
+    uint64_t sum = sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment) + sum_le_words(tcp, segment);
+    uint16_t tcp_checksum = (uint16_t)~fold(sum);
+    memcpy(tcp + 16, &tcp_checksum, 2);
+    uint32_t words[2] = {(uint32_t)c->frame_length, (uint32_t)c->head.payload};
+    memcpy(record, words, sizeof words);
+    c->used += (RECORD_HEADER + c->frame_length + 3) & ~(size_t)3;
+  }
+  c->open = 0;
+  c->in_area = 0;
+}
+
+/* Takes the next frame of the burst and gives its verdict; `verdict` is where it goes, for a head to become MERGED. */
+static uint8_t coalesce(coalescer_t* c, const uint8_t* frame, size_t length, int checksum_ok, uint8_t* verdict) {
+  part_t part;
+  if (!as_part(frame, length, checksum_ok, &part)) {
+    end_run(c);
+    return (uint8_t)checksum_ok;
+  }
+  if (c->open && continues(c, &part)) {
+    if (!c->in_area) {
+      /* The second part: the head moves into a record of its own. */
+      c->in_area = 1;
+      c->frame_length = 14 + 20 + c->head.tcp_header + c->head.payload;
+      memcpy(c->area + c->used + RECORD_HEADER, c->head.frame, c->frame_length);
+      *c->head_verdict = VERDICT_MERGED;
+    }
+    memcpy(c->area + c->used + RECORD_HEADER + c->frame_length, frame + 14 + 20 + part.tcp_header, part.payload);
+    c->frame_length += part.payload;
+    c->next_seq = part.seq + (uint32_t)part.payload;
+    c->last_flags = part.flags;
+    /* A segment shorter than the others ends the run, as does PSH. */
+    if (part.payload < c->head.payload) end_run(c);
+    return VERDICT_ABSORBED;
+  }
+  end_run(c);
+  c->open = 1;
+  c->head = part;
+  c->head_verdict = verdict;
+  c->frame_length = 14 + 20 + part.tcp_header + part.payload;
+  c->next_seq = part.seq + (uint32_t)part.payload;
+  c->last_flags = part.flags;
+  return VERDICT_CHECKED;
+}
+
+/* Room for one more record of the largest kind: a run may grow to that before it ends. */
+static int room_for_a_run(const coalescer_t* c) { return c->capacity - c->used >= MAX_RECORD; }
+
+/* The area argument of checkBurst or coalesceFrames: a Uint8Array, or undefined for none. */
+static int area_argument(napi_env env, napi_value value, uint8_t** area, size_t* capacity) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) return 0;
+  if (type == napi_undefined) {
+    *area = NULL;
+    *capacity = 0;
+    return 1;
+  }
+  bool is_array = false;
+  napi_typedarray_type kind;
+  void* data = NULL;
+  if (napi_is_typedarray(env, value, &is_array) != napi_ok || !is_array ||
+      napi_get_typedarray_info(env, value, &kind, capacity, &data, NULL, NULL) != napi_ok || kind != napi_uint8_array ||
+      ((uintptr_t)data & 3) != 0)
+    return 0;
+  *area = data;
+  return 1;
+}
+
 /* ---- the receive ring's checksums ---- */
 
 /*
- * checkBurst(handle, first, limit) -> count
+ * checkBurst(handle, first, limit, area?) -> count
  * Walks the receive slots from `first` (wrapping) while the kernel has handed
- * them to us, at most `limit`, and writes each one's verdict (1: TCP checksum
- * right) into its header. Only the `count` slots walked carry a fresh verdict.
+ * them to us, at most `limit`, and writes each one's verdict into its header
+ * (1: TCP checksum right). With an `area`, runs of segments are merged into it
+ * (see receive coalescing; verdicts 2 and 3), and the walk ends while it still
+ * has room for a run. Only the `count` slots walked carry a fresh verdict.
  */
 static napi_value check_burst(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void* data = NULL;
   uint32_t first, limit;
-  ring_t* ring = ring_and_two_numbers(env, info, &first, &limit);
-  if (ring == NULL) return NULL;
+  coalescer_t c = {0};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL ||
+      napi_get_value_uint32(env, argv[1], &first) != napi_ok || napi_get_value_uint32(env, argv[2], &limit) != napi_ok) {
+    napi_throw_type_error(env, NULL, "checkBurst(handle, first, limit, area?)");
+    return NULL;
+  }
+  if (argc >= 4 && !area_argument(env, argv[3], &c.area, &c.capacity)) {
+    napi_throw_type_error(env, NULL, "checkBurst: the area is a Uint8Array aligned to four bytes");
+    return NULL;
+  }
+  ring_t* ring = data;
   uint32_t count = 0;
   if (!ring->closed && first < ring->rx_frame_count) {
     if (limit > ring->rx_frame_count) limit = ring->rx_frame_count;
     for (uint32_t slot = first; count < limit; count++) {
+      if (c.area != NULL && !room_for_a_run(&c)) break;
       uint8_t* header = rx_slot(ring, slot);
       uint32_t status = __atomic_load_n((uint32_t*)(header + SLOT_STATUS), __ATOMIC_ACQUIRE);
       if ((status & TP_STATUS_USER) == 0) break;
@@ -589,10 +774,19 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
       uint16_t mac;
       memcpy(&snap, header + SLOT_SNAPLEN, 4);
       memcpy(&mac, header + SLOT_MAC, 2);
-      int ok = mac + (size_t)snap <= ring->rx_frame_size && tcp_checksum_ok(header + mac, snap);
-      header[SLOT_VERDICT] = (uint8_t)ok;
+      int fits = mac + (size_t)snap <= ring->rx_frame_size;
+      int ok = fits && tcp_checksum_ok(header + mac, snap);
+      /* Frames the kernel sent itself are not ours to merge. */
+      int incoming = header[SLOT_PACKET_TYPE] != PACKET_OUTGOING;
+      if (c.area != NULL && fits && incoming) {
+        header[SLOT_VERDICT] = coalesce(&c, header + mac, snap, ok, header + SLOT_VERDICT);
+      } else {
+        if (c.area != NULL) end_run(&c);
+        header[SLOT_VERDICT] = (uint8_t)ok;
+      }
       slot = next_slot(slot, ring->rx_frame_count);
     }
+    end_run(&c);
   }
   napi_value result;
   CHECK(napi_create_uint32(env, count, &result));
@@ -636,6 +830,51 @@ static napi_value finish_tcp_checksum_js(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/*
+ * coalesceFrames(frames: Uint8Array[], area: Uint8Array) -> Uint8Array
+ * What checkBurst does to a burst of these frames, for tests: their verdicts,
+ * and the merged frames' records in `area`.
+ */
+static napi_value coalesce_frames_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  const char* usage = "coalesceFrames(frames: Uint8Array[], area: Uint8Array)";
+  coalescer_t c = {0};
+  bool is_array = false;
+  uint32_t count = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &count) != napi_ok || !area_argument(env, argv[1], &c.area, &c.capacity) ||
+      c.area == NULL) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  napi_value verdicts_buffer, verdicts;
+  uint8_t* out = NULL;
+  CHECK(napi_create_arraybuffer(env, count, (void**)&out, &verdicts_buffer));
+  CHECK(napi_create_typedarray(env, napi_uint8_array, count, verdicts_buffer, 0, &verdicts));
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    napi_typedarray_type kind;
+    size_t length = 0;
+    void* data = NULL;
+    if (napi_get_element(env, argv[0], i, &element) != napi_ok || napi_is_typedarray(env, element, &is_array) != napi_ok ||
+        !is_array || napi_get_typedarray_info(env, element, &kind, &length, &data, NULL, NULL) != napi_ok ||
+        kind != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, usage);
+      return NULL;
+    }
+    if (!room_for_a_run(&c)) {
+      napi_throw_range_error(env, NULL, "coalesceFrames: the area is full");
+      return NULL;
+    }
+    const uint8_t* frame = data == NULL ? (const uint8_t*)"" : data;
+    out[i] = coalesce(&c, frame, length, tcp_checksum_ok(frame, length), out + i);
+  }
+  end_run(&c);
+  return verdicts;
+}
+
 /* close(handle): stops watching and closes the socket; the mapping lives on until it is collected. */
 static napi_value close_ring_js(napi_env env, napi_callback_info info) {
   ring_t* ring = ring_argument(env, info, NULL, 0);
@@ -665,6 +904,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"waitForSlot", NULL, wait_for_slot, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpChecksumOk", NULL, tcp_checksum_ok_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finishTcpChecksum", NULL, finish_tcp_checksum_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"coalesceFrames", NULL, coalesce_frames_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_ring_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"describeError", NULL, describe_error, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -14,6 +14,8 @@ export interface DeviceCounters {
   sendErrors: number;
   /** Times the kernel kept every transmit slot past the device's wait: frames were then dropped until it freed one. */
   transmitStalls: number;
+  /** Received frames whose data the device merged into the frame before them (receive coalescing). */
+  framesCoalesced: number;
 }
 
 export interface FrameReceiver {
@@ -21,8 +23,9 @@ export interface FrameReceiver {
    * One received frame, in arrival order. It is valid only during the call: the
    * device reads the next frame into the same buffer (the host copies what it keeps).
    * `checked`: what the device already verified of it (receive checksum offload).
+   * `segmentSize`: not 0 when the device merged segments into it (receive coalescing).
    */
-  frame(bytes: Uint8Array, checked?: FrameChecks): void;
+  frame(bytes: Uint8Array, checked?: FrameChecks, segmentSize?: number): void;
   /**
    * The frames of one read are all in; the receiver answers them now, so that
    * a burst of segments is acknowledged together. Called once after each burst.
@@ -66,6 +69,7 @@ export const emptyCounters = (): DeviceCounters => ({
   partialChecksums: 0,
   sendErrors: 0,
   transmitStalls: 0,
+  framesCoalesced: 0,
 });
 
 /** Reads the interface MTU from sysfs; Linux only, so anything else falls back to Ethernet's 1500. */

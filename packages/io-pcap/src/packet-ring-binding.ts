@@ -35,10 +35,19 @@ export interface PacketRingAddon {
    * one's verdict into its header (1 when it holds an unfragmented IPv4 TCP
    * segment with a right checksum). Returns how many it walked: only those
    * carry a fresh verdict.
+   *
+   * With an `area` (a Uint8Array aligned to four bytes), runs of segments of
+   * one flow are merged too (receive coalescing, by core's `coalesceTcpFrames`
+   * rules): the first slot of a run gets verdict 2 and its merged frame is
+   * the area's next record (frame length and segment size as two 32-bit
+   * words, then the frame, padded to four bytes); the others get verdict 3.
+   * The walk stops while the area has room for one more run.
    */
-  checkBurst(handle: RingHandle, first: number, limit: number): number;
+  checkBurst(handle: RingHandle, first: number, limit: number, area?: Uint8Array): number;
   /** The verdict `checkBurst` gives one Ethernet frame (for tests). */
   tcpChecksumOk(frame: Uint8Array): boolean;
+  /** What `checkBurst` does to a burst of these frames (for tests): their verdicts, and the merged frames in `area`. */
+  coalesceFrames(frames: readonly Uint8Array[], area: Uint8Array): Uint8Array;
   /** What `flush` does to one frame whose checksum field holds the pseudo-header sum (for tests). */
   finishTcpChecksum(frame: Uint8Array): void;
   close(handle: RingHandle): void;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { encodeTcpFrame, FrameCheck, type FrameChecks, TcpFlag } from '@tcpts/core';
+import { coalesceTcpFrames, encodeTcpFrame, FrameCheck, type FrameChecks, TcpFlag } from '@tcpts/core';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from './addresses.js';
@@ -30,12 +30,15 @@ class Collector implements FrameReceiver {
   readonly frames: Uint8Array[] = [];
   /** What the device said it checked of each frame. */
   readonly checks: FrameChecks[] = [];
+  /** The segment size of each frame the device merged, 0 for the others. */
+  readonly segmentSizes: number[] = [];
   bursts = 0;
   readonly failures: IoPcapError[] = [];
 
-  frame(bytes: Uint8Array, checked: FrameChecks = FrameCheck.none): void {
+  frame(bytes: Uint8Array, checked: FrameChecks = FrameCheck.none, segmentSize = 0): void {
     this.frames.push(bytes.slice());
     this.checks.push(checked);
+    this.segmentSizes.push(segmentSize);
   }
 
   endOfBurst(): void {
@@ -245,6 +248,59 @@ describe('PacketRingDevice in a lab', () => {
       expect(collector.checks).toEqual([...good.slice(0, 20).map(() => verified), FrameCheck.none, FrameCheck.none, ...good.slice(20).map(() => verified)]);
     } finally {
       device.close();
+    }
+  });
+
+  it('merges the segments of one flow it finds together in the ring, as core does (receive coalescing)', async () => {
+    const from = { srcMac: PEER_MAC, dstMac: OUR_MAC, srcIp: 0xc6120f01, dstIp: 0xc6120f02, ttl: 64, identification: 1 };
+    const segment = (index: number, length = 1448, flags: number = TcpFlag.ACK): Uint8Array =>
+      encodeTcpFrame(from, {
+        srcPort: 80,
+        dstPort: 40_000,
+        seq: 5000 + index * 1448,
+        ack: 1,
+        flags,
+        window: 1000,
+        urgent: 0,
+        options: { timestamps: { value: 9, echo: 4 } },
+        payload: Uint8Array.from({ length }, (_, i) => (index * 13 + i) & 0xff),
+      });
+    // Ten full segments and a short one, an ARP request, eight more with PSH on the last.
+    const frames = [
+      ...Array.from({ length: 10 }, (_, i) => segment(i)),
+      segment(10, 700),
+      arpRequest(PEER_MAC, lab.serverIp, lab.stackIp),
+      ...Array.from({ length: 8 }, (_, i) => segment(20 + i, 1448, i === 7 ? TcpFlag.ACK | TcpFlag.PSH : TcpFlag.ACK)),
+    ];
+    const expected = coalesceTcpFrames(frames);
+    expect(expected.map((f) => f.segmentSize)).toEqual([1448, 0, 1448]);
+    // Sent before the device starts reading, so that it finds them all in one walk of the ring.
+    const device = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC });
+    const collector = new Collector();
+    try {
+      await sendFromPeer(lab, frames);
+      device.start(collector);
+      await collector.until(() => collector.frames.length >= expected.length, 5_000);
+      const hex = (frame: Uint8Array): string => Buffer.from(frame).toString('hex');
+      expect(collector.frames.map(hex)).toEqual(expected.map((f) => hex(f.frame)));
+      expect(collector.segmentSizes).toEqual([1448, 0, 1448]);
+      expect(collector.checks).toEqual([FrameCheck.tcpChecksum, FrameCheck.none, FrameCheck.tcpChecksum]);
+      expect(device.counters.framesReceived).toBe(frames.length);
+      expect(device.counters.framesCoalesced).toBe(frames.length - expected.length);
+    } finally {
+      device.close();
+    }
+    // Without it, the same frames come one by one.
+    const plain = PacketRingDevice.open({ iface: lab.clientIface, mac: OUR_MAC, receiveCoalescing: false });
+    const one = new Collector();
+    try {
+      await sendFromPeer(lab, frames);
+      plain.start(one);
+      await one.until(() => one.frames.length >= frames.length, 5_000);
+      expect(one.segmentSizes.every((size) => size === 0)).toBe(true);
+      expect(plain.counters.framesCoalesced).toBe(0);
+    } finally {
+      plain.close();
     }
   });
 

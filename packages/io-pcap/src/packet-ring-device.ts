@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { FrameCheck, type FrameChecks } from '@tcpts/core';
+import { FrameCheck } from '@tcpts/core';
 import { IoPcapError } from './errors.js';
 import { emptyCounters, interfaceMtu, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
 import { offloadFailure } from './offload-check.js';
@@ -18,6 +18,12 @@ export interface PacketRingDeviceOptions {
   transmitRingSize?: number;
   /** The addon's calls; another implementation of them stands in for tests (a link that never sends). */
   addon?: PacketRingAddon;
+  /**
+   * Merge runs of segments of one flow into one frame before the host sees
+   * them (receive coalescing, as Linux's GRO; see core's `coalesceTcpFrames`).
+   * Default true.
+   */
+  receiveCoalescing?: boolean;
 }
 
 // struct tpacket2_hdr (linux/if_packet.h), in host byte order; a sockaddr_ll follows it at offset 32.
@@ -28,6 +34,15 @@ const MAC_OFFSET = 12;
 const PACKET_TYPE = 32 + 10; // sockaddr_ll.sll_pkttype
 /** tp_padding[0]: where the addon's checkBurst leaves its checksum verdict. */
 const VERDICT = 28;
+// The verdicts (packet-ring.c): TCP checksum right; right, and the head of a merged frame, which
+// is the coalescing area's next record; right, and merged into an earlier slot's frame.
+const VERDICT_CHECKED = 1;
+const VERDICT_MERGED = 2;
+const VERDICT_ABSORBED = 3;
+/** A record of the coalescing area: the merged frame's length and its segments' size, then the frame. */
+const RECORD_HEADER = 8;
+/** Room for merged frames per checkBurst call: sixteen of the largest (64 KB) at least. */
+const COALESCING_AREA = 1 << 20;
 /** Where a frame to send starts in its transmit slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
 const TX_DATA = 32;
 
@@ -107,6 +122,9 @@ export class PacketRingDevice implements FrameDevice {
   private transmitStalled = false;
   private readonly macHigh: number;
   private readonly macLow: number;
+  /** Where the addon writes merged frames (receive coalescing), when it is on. */
+  private readonly area: Uint8Array | undefined;
+  private readonly areaWords: Uint32Array | undefined;
 
   private constructor(
     private readonly addon: PacketRingAddon,
@@ -118,6 +136,7 @@ export class PacketRingDevice implements FrameDevice {
     readonly iface: string,
     readonly mtu: number,
     mac: number,
+    receiveCoalescing: boolean,
   ) {
     this.bytes = new Uint8Array(rings);
     this.words = new Int32Array(rings);
@@ -130,6 +149,8 @@ export class PacketRingDevice implements FrameDevice {
     });
     this.macHigh = Math.floor(mac / 0x1_0000_0000);
     this.macLow = mac % 0x1_0000_0000;
+    this.area = receiveCoalescing ? new Uint8Array(COALESCING_AREA) : undefined;
+    this.areaWords = this.area && new Uint32Array(this.area.buffer);
   }
 
   /** Whether the addon loads in this process (it is built with the package, on Linux). */
@@ -167,7 +188,8 @@ export class PacketRingDevice implements FrameDevice {
       throw openFailure(options.iface, cause);
     }
     const { handle, rings, rxFrames, txFrames } = opened;
-    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac);
+    const coalescing = options.receiveCoalescing ?? true;
+    return new PacketRingDevice(addon, handle, rings, rxFrames, txFrames, slotSize, options.iface, mtu, options.mac, coalescing);
   }
 
   start(receiver: FrameReceiver): void {
@@ -264,26 +286,49 @@ export class PacketRingDevice implements FrameDevice {
       this.fail(new IoPcapError('pcap', `capture on ${this.iface} stopped: ${why}`));
       return;
     }
-    const { bytes, words, slotSize } = this;
+    const { bytes, words, slotSize, area, areaWords } = this;
     let received = 0;
     // One lap of the ring at most: what arrives meanwhile wakes us again, after other I/O had its turn.
     for (let left = this.rxFrames; left > 0; ) {
-      // The addon finds the slots the kernel has handed over and sums their TCP checksums in one
-      // call (receive checksum offload); only the slots it walked carry a verdict, so only they are read.
-      const ready = this.addon.checkBurst(this.handle, this.rxNext, left);
+      // The addon finds the slots the kernel has handed over, sums their TCP checksums (receive
+      // checksum offload) and merges runs of segments into the area (receive coalescing), in one
+      // call; only the slots it walked carry a verdict, so only they are read.
+      const ready = this.addon.checkBurst(this.handle, this.rxNext, left, area);
       if (ready === 0) break;
       left -= ready;
+      let record = 0;
+      /** Whether the run being read is addressed to us: its merged slots have its first one's header. */
+      let runForUs = false;
       for (let i = 0; i < ready; i++) {
         const slot = this.rxNext * slotSize;
-        if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
+        const verdict = bytes[slot + VERDICT]!;
+        if (verdict === VERDICT_ABSORBED) {
+          if (runForUs) {
+            received++;
+            this.counters.framesCoalesced++;
+          }
+        } else if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
           const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
           const captured = words[(slot + SNAP_LENGTH) >> 2]!;
-          const frame = bytes.subarray(start, start + captured);
+          let frame = bytes.subarray(start, start + captured);
+          let segmentSize = 0;
+          if (verdict === VERDICT_MERGED && area !== undefined && areaWords !== undefined) {
+            // The run's first frame stays in its slot: it is what the offload check looks at. The
+            // others are no larger, and have the same header.
+            const length = areaWords[record >> 2]!;
+            segmentSize = areaWords[(record + 4) >> 2]!;
+            const merged = area.subarray(record + RECORD_HEADER, record + RECORD_HEADER + length);
+            record += (RECORD_HEADER + length + 3) & ~3;
+            runForUs = this.addressedToUs(frame);
+            if (runForUs && this.offloadRefused(frame, slot, captured)) return;
+            frame = merged;
+          }
           if (this.addressedToUs(frame)) {
             received++;
-            const flags = words[(slot + STATUS) >> 2]!;
-            const checked = bytes[slot + VERDICT] === 1 ? FrameCheck.tcpChecksum : FrameCheck.none;
-            if (!this.accept(frame, flags, captured < words[(slot + LENGTH) >> 2]!, checked)) return;
+            const checked = verdict === VERDICT_CHECKED || segmentSize > 0 ? FrameCheck.tcpChecksum : FrameCheck.none;
+            if (segmentSize === 0 && this.offloadRefused(frame, slot, captured)) return;
+            this.receiver?.frame(frame, checked, segmentSize);
+            if (this.closed || this.failed) return;
           }
         }
         Atomics.store(words, (slot + STATUS) >> 2, TP_STATUS_KERNEL);
@@ -302,16 +347,15 @@ export class PacketRingDevice implements FrameDevice {
     return high === 0xffff && low === BROADCAST_MAC % 0x1_0000_0000;
   }
 
-  /** Hands one frame to the receiver; false when the device stopped on it. */
-  private accept(frame: Uint8Array, flags: number, truncated: boolean, checked: FrameChecks): boolean {
-    const checksumPending = (flags & TP_STATUS_CSUMNOTREADY) !== 0;
+  /** Whether the frame in `slot` is one of the offloads a device refuses (see offload-check.ts); it stops then. */
+  private offloadRefused(frame: Uint8Array, slot: number, captured: number): boolean {
+    const { words } = this;
+    const checksumPending = (words[(slot + STATUS) >> 2]! & TP_STATUS_CSUMNOTREADY) !== 0;
+    const truncated = captured < words[(slot + LENGTH) >> 2]!;
     const refused = offloadFailure(frame, this.mtu, this.iface, this.counters, { truncated, checksumPending });
-    if (refused !== undefined) {
-      this.fail(refused);
-      return false;
-    }
-    this.receiver?.frame(frame, checked);
-    return !this.closed && !this.failed;
+    if (refused === undefined) return false;
+    this.fail(refused);
+    return true;
   }
 
   private fail(error: IoPcapError): void {

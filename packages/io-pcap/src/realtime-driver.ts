@@ -220,7 +220,7 @@ export class PcapStack {
   static attach(parts: StackParts): PcapStack {
     const stack = new PcapStack(parts);
     parts.device.start({
-      frame: (bytes, checked) => stack.receive(bytes, checked),
+      frame: (bytes, checked, segmentSize) => stack.receive(bytes, checked, segmentSize),
       endOfBurst: () => {
         stack.framesSinceClock = 0;
         stack.drain();
@@ -327,14 +327,14 @@ export class PcapStack {
   // ---- input ----
 
   /** A frame in the device's buffer: the host takes it now; answers go out at the end of the burst. */
-  private receive(frame: Uint8Array, checked: FrameChecks | undefined): void {
+  private receive(frame: Uint8Array, checked: FrameChecks | undefined, segmentSize = 0): void {
     if (this.closed) return;
     // Frames of one burst were in the buffer together: one clock reading serves a few of them
     // (reading it cost 2% of a download, frame by frame).
     if (this.framesSinceClock === 0) this.burstClock = this.clock();
     if (++this.framesSinceClock === FRAMES_PER_CLOCK_READING) this.framesSinceClock = 0;
     try {
-      this.host.receiveFrame(frame, this.burstClock, checked);
+      this.host.receiveFrame(frame, this.burstClock, checked, segmentSize);
     } catch (error) {
       this.fail(internalError(error));
     }
