@@ -122,9 +122,10 @@ export class PacketRingDevice implements FrameDevice {
   private transmitStalled = false;
   private readonly macHigh: number;
   private readonly macLow: number;
-  /** Where the addon writes merged frames (receive coalescing), when it is on. */
-  private readonly area: Uint8Array | undefined;
-  private readonly areaWords: Uint32Array | undefined;
+  /** Where the addon writes merged frames (receive coalescing); empty when it is off. */
+  private readonly area: Uint8Array;
+  private readonly areaWords: Uint32Array;
+  private readonly receiveCoalescing: boolean;
 
   private constructor(
     private readonly addon: PacketRingAddon,
@@ -149,8 +150,9 @@ export class PacketRingDevice implements FrameDevice {
     });
     this.macHigh = Math.floor(mac / 0x1_0000_0000);
     this.macLow = mac % 0x1_0000_0000;
-    this.area = receiveCoalescing ? new Uint8Array(COALESCING_AREA) : undefined;
-    this.areaWords = this.area && new Uint32Array(this.area.buffer);
+    this.receiveCoalescing = receiveCoalescing;
+    this.area = new Uint8Array(receiveCoalescing ? COALESCING_AREA : 0);
+    this.areaWords = new Uint32Array(this.area.buffer);
   }
 
   /** Whether the addon loads in this process (it is built with the package, on Linux). */
@@ -293,7 +295,7 @@ export class PacketRingDevice implements FrameDevice {
       // The addon finds the slots the kernel has handed over, sums their TCP checksums (receive
       // checksum offload) and merges runs of segments into the area (receive coalescing), in one
       // call; only the slots it walked carry a verdict, so only they are read.
-      const ready = this.addon.checkBurst(this.handle, this.rxNext, left, area);
+      const ready = this.addon.checkBurst(this.handle, this.rxNext, left, this.receiveCoalescing ? area : undefined);
       if (ready === 0) break;
       left -= ready;
       let record = 0;
@@ -310,24 +312,24 @@ export class PacketRingDevice implements FrameDevice {
         } else if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
           const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
           const captured = words[(slot + SNAP_LENGTH) >> 2]!;
-          let frame = bytes.subarray(start, start + captured);
-          let segmentSize = 0;
-          if (verdict === VERDICT_MERGED && area !== undefined && areaWords !== undefined) {
-            // The run's first frame stays in its slot: it is what the offload check looks at. The
-            // others are no larger, and have the same header.
-            const length = areaWords[record >> 2]!;
-            segmentSize = areaWords[(record + 4) >> 2]!;
-            const merged = area.subarray(record + RECORD_HEADER, record + RECORD_HEADER + length);
-            record += (RECORD_HEADER + length + 3) & ~3;
-            runForUs = this.addressedToUs(frame);
-            if (runForUs && this.offloadRefused(frame, slot, captured)) return;
-            frame = merged;
-          }
-          if (this.addressedToUs(frame)) {
+          const frame = bytes.subarray(start, start + captured);
+          // The first frame of a merged run stays in its slot, with the header all of the run has.
+          const merged = verdict === VERDICT_MERGED;
+          const length = merged ? areaWords[record >> 2]! : 0;
+          const segmentSize = merged ? areaWords[(record + 4) >> 2]! : 0;
+          const recordStart = record;
+          if (merged) record += (RECORD_HEADER + length + 3) & ~3;
+          runForUs = this.addressedToUs(frame);
+          if (runForUs) {
             received++;
-            const checked = verdict === VERDICT_CHECKED || segmentSize > 0 ? FrameCheck.tcpChecksum : FrameCheck.none;
-            if (segmentSize === 0 && this.offloadRefused(frame, slot, captured)) return;
-            this.receiver?.frame(frame, checked, segmentSize);
+            // The kernel's frame is what the offload check looks at: the others of a run are no larger.
+            if (this.offloadRefused(frame, slot, captured)) return;
+            if (merged) {
+              const whole = area.subarray(recordStart + RECORD_HEADER, recordStart + RECORD_HEADER + length);
+              this.receiver?.frame(whole, FrameCheck.tcpChecksum, segmentSize);
+            } else {
+              this.receiver?.frame(frame, verdict === VERDICT_CHECKED ? FrameCheck.tcpChecksum : FrameCheck.none);
+            }
             if (this.closed || this.failed) return;
           }
         }
