@@ -601,26 +601,44 @@ static void write16(uint8_t* p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (
 /* What a mergeable frame is: an IPv4 datagram without options, a plain ACK or ACK+PSH segment with data. */
 typedef struct {
   const uint8_t* frame;
-  size_t tcp_header; /* bytes of TCP header, options included */
-  size_t payload;    /* bytes of data */
+  size_t tcp_header;    /* bytes of TCP header, options included */
+  size_t payload;       /* bytes of data */
+  uint64_t payload_sum; /* of the data, as sum_le_words gives it: a run's checksum is made of these */
   uint32_t seq;
   uint8_t flags;
 } part_t;
 
-static int as_part(const uint8_t* frame, size_t length, int checksum_ok, part_t* part) {
+/* The pseudo-header's sum (RFC 9293 §3.1) for a TCP segment of `segment` bytes behind the IPv4 header `ip`. */
+static uint64_t pseudo_header_sum(const uint8_t* ip, size_t segment) {
+  return sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
+}
+
+/*
+ * Sums the TCP checksum of a frame (1 when right, as tcp_checksum_ok) and, for
+ * a frame that may take part in a run, fills `part`, its data's sum included:
+ * header and data are summed apart, at an even offset, so the sum is the same.
+ */
+static int check_frame(const uint8_t* frame, size_t length, part_t* part, int* is_part) {
   size_t start, segment;
-  if (!checksum_ok || !tcp_segment_of(frame, length, &start, &segment) || start != 14 + 20) return 0;
-  if (fold(sum_le_words(frame + 14, 20)) != 0xffff) return 0; /* the host would drop it for its IPv4 checksum */
+  *is_part = 0;
+  if (!tcp_segment_of(frame, length, &start, &segment)) return 0;
   const uint8_t* tcp = frame + start;
   size_t header = (size_t)(tcp[12] >> 4) * 4;
+  if (header < 20 || header >= segment) return fold(pseudo_header_sum(frame + 14, segment) + sum_le_words(tcp, segment)) == 0xffff;
+  uint64_t data = sum_le_words(tcp + header, segment - header);
+  int ok = fold(pseudo_header_sum(frame + 14, segment) + sum_le_words(tcp, header) + data) == 0xffff;
   uint8_t flags = tcp[13];
-  if (header < 20 || header >= segment || (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH))) return 0;
+  /* No IPv4 options, and an IPv4 checksum the host would not drop it for. */
+  if (!ok || start != 14 + 20 || fold(sum_le_words(frame + 14, 20)) != 0xffff) return ok;
+  if (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH)) return ok;
   part->frame = frame;
   part->tcp_header = header;
   part->payload = segment - header;
+  part->payload_sum = data;
   part->seq = read32(tcp + 4);
   part->flags = flags;
-  return 1;
+  *is_part = 1;
+  return ok;
 }
 
 typedef struct {
@@ -632,6 +650,7 @@ typedef struct {
   uint8_t* head_verdict;
   int in_area;           /* the run has two parts or more, its record at `used` */
   size_t frame_length;   /* of the merged frame so far */
+  uint64_t payload_sum;  /* of its data, each part's sum swapped where it starts at an odd offset */
   uint32_t next_seq;
   uint8_t last_flags;
 } coalescer_t;
@@ -668,7 +687,8 @@ static void end_run(coalescer_t* c) {
     tcp[13] = c->last_flags;
     memset(tcp + 16, 0, 2);
     size_t segment = total - 20;
-    uint64_t sum = sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment) + sum_le_words(tcp, segment);
+    /* The data was summed part by part on its way in: only the header is summed again. */
+    uint64_t sum = pseudo_header_sum(ip, segment) + sum_le_words(tcp, c->head.tcp_header) + c->payload_sum;
     uint16_t tcp_checksum = (uint16_t)~fold(sum);
     memcpy(tcp + 16, &tcp_checksum, 2);
     uint32_t words[2] = {(uint32_t)c->frame_length, (uint32_t)c->head.payload};
@@ -680,9 +700,11 @@ static void end_run(coalescer_t* c) {
 }
 
 /* Takes the next frame of the burst and gives its verdict; `verdict` is where it goes, for a head to become MERGED. */
-static uint8_t coalesce(coalescer_t* c, const uint8_t* frame, size_t length, int checksum_ok, uint8_t* verdict) {
+static uint8_t coalesce(coalescer_t* c, const uint8_t* frame, size_t length, uint8_t* verdict) {
   part_t part;
-  if (!as_part(frame, length, checksum_ok, &part)) {
+  int is_part;
+  int checksum_ok = check_frame(frame, length, &part, &is_part);
+  if (!is_part) {
     end_run(c);
     return (uint8_t)checksum_ok;
   }
@@ -695,6 +717,9 @@ static uint8_t coalesce(coalescer_t* c, const uint8_t* frame, size_t length, int
       *c->head_verdict = VERDICT_MERGED;
     }
     memcpy(c->area + c->used + RECORD_HEADER + c->frame_length, frame + 14 + 20 + part.tcp_header, part.payload);
+    /* Data at an odd offset of the merged segment lies in the other half of each 16-bit word (RFC 1071 §2(B)). */
+    size_t offset = c->frame_length - (14 + 20 + c->head.tcp_header);
+    c->payload_sum += offset & 1 ? swap16(fold(part.payload_sum)) : part.payload_sum;
     c->frame_length += part.payload;
     c->next_seq = part.seq + (uint32_t)part.payload;
     c->last_flags = part.flags;
@@ -707,6 +732,7 @@ static uint8_t coalesce(coalescer_t* c, const uint8_t* frame, size_t length, int
   c->head = part;
   c->head_verdict = verdict;
   c->frame_length = 14 + 20 + part.tcp_header + part.payload;
+  c->payload_sum = part.payload_sum;
   c->next_seq = part.seq + (uint32_t)part.payload;
   c->last_flags = part.flags;
   return VERDICT_CHECKED;
@@ -775,14 +801,13 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
       memcpy(&snap, header + SLOT_SNAPLEN, 4);
       memcpy(&mac, header + SLOT_MAC, 2);
       int fits = mac + (size_t)snap <= ring->rx_frame_size;
-      int ok = fits && tcp_checksum_ok(header + mac, snap);
       /* Frames the kernel sent itself are not ours to merge. */
       int incoming = header[SLOT_PACKET_TYPE] != PACKET_OUTGOING;
       if (c.area != NULL && fits && incoming) {
-        header[SLOT_VERDICT] = coalesce(&c, header + mac, snap, ok, header + SLOT_VERDICT);
+        header[SLOT_VERDICT] = coalesce(&c, header + mac, snap, header + SLOT_VERDICT);
       } else {
         if (c.area != NULL) end_run(&c);
-        header[SLOT_VERDICT] = (uint8_t)ok;
+        header[SLOT_VERDICT] = (uint8_t)(fits && tcp_checksum_ok(header + mac, snap));
       }
       slot = next_slot(slot, ring->rx_frame_count);
     }
@@ -869,7 +894,7 @@ static napi_value coalesce_frames_js(napi_env env, napi_callback_info info) {
       return NULL;
     }
     const uint8_t* frame = data == NULL ? (const uint8_t*)"" : data;
-    out[i] = coalesce(&c, frame, length, tcp_checksum_ok(frame, length), out + i);
+    out[i] = coalesce(&c, frame, length, out + i);
   }
   end_run(&c);
   return verdicts;
