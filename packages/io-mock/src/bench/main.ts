@@ -39,11 +39,13 @@ for (const congestion of ['newreno', 'cubic'] as const) {
 // The receive path alone: a receiver's recorded calls replayed into fresh hosts. Without a link rate the
 // whole window arrives at once (one burst, few ACKs); at 1 Gbit/s frames arrive one by one, as on a real
 // link, and every second one is acknowledged.
-for (const [label, faults] of [
-  ['window-sized bursts', undefined],
-  ['1 Gbit/s, frame by frame', { bandwidth: 125_000, delay: 0.05 }],
+// With receive coalescing the device hands the host each burst's runs merged, as the packet ring does.
+for (const [label, faults, receiveCoalescing] of [
+  ['window-sized bursts', undefined, false],
+  ['window-sized bursts, receive coalescing', undefined, true],
+  ['1 Gbit/s, frame by frame', { bandwidth: 125_000, delay: 0.05 }, false],
 ] as const) {
-  const receive = benchReceivePath({ bytes: 20e6, ...(faults ? { faults } : {}) });
+  const receive = benchReceivePath({ bytes: 20e6, receiveCoalescing, ...(faults ? { faults } : {}) });
   console.log(
     `(e) receive path, MTU 1500, ${label}: ${fmt(receive.nsPerFrame, 0)} ns of CPU per frame received ` +
       `(receiveFrame, timers, polls, consume, release; handing the frame over, ${fmt(receive.stagingNsPerFrame, 0)} ns, not counted), ${fmt(receive.MBps)} MB/s; ` +

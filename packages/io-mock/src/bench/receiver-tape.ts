@@ -20,7 +20,7 @@ export interface ReceiverTape {
 
 /** Op codes, with their arguments in `args`. */
 export const TapeOp = {
-  /** now; the frame is the next one of `frames`. */
+  /** now, device checks, segment size; the frame is the next one of `frames`. */
   receiveFrame: 1,
   /** now */
   advanceTime: 2,
@@ -55,11 +55,11 @@ export class TapeRecordingHost implements NetworkHost {
     return this.host.stats;
   }
 
-  receiveFrame(frame: Uint8Array, now: number): void {
+  receiveFrame(frame: Uint8Array, now: number, checked = 0, segmentSize = 0): void {
     this.ops.push(TapeOp.receiveFrame);
-    this.args.push(now);
+    this.args.push(now, checked, segmentSize);
     this.frames.push(frame.slice());
-    this.host.receiveFrame(frame, now);
+    this.host.receiveFrame(frame, now, checked, segmentSize);
   }
 
   advanceTime(now: number): void {
@@ -195,7 +195,9 @@ export function replayTape(tape: ReceiverTape, host: NetworkHost, check = false)
         // host reads a frame that was just written, not one from a tape too large for the caches.
         const frame = frames[nextFrame++]!;
         device.set(frame);
-        host.receiveFrame(device.subarray(0, frame.length), args[a++]!);
+        const now = args[a++]!;
+        const checked = args[a++]!;
+        host.receiveFrame(device.subarray(0, frame.length), now, checked, args[a++]!);
         break;
       }
       case TapeOp.advanceTime:

@@ -11,6 +11,8 @@ export interface TransferBenchOptions {
   readonly congestion?: CongestionAlgorithm;
   /** Stands between the simulation (and the receiving application) and the receiving host, e.g. to record its calls. */
   readonly wrapReceiver?: (host: NetworkHost) => NetworkHost;
+  /** The receiver's device merges the segments that arrive together (receive coalescing, as the packet ring does). */
+  readonly receiveCoalescing?: boolean;
 }
 
 export interface TransferBenchResult {
@@ -49,7 +51,7 @@ export function benchTransfer(options: TransferBenchOptions): TransferBenchResul
   const hostA = createHost(transferHostConfig(options, 'sender'));
   const hostB = (options.wrapReceiver ?? ((host: NetworkHost) => host))(createHost(transferHostConfig(options, 'receiver')));
   const a = sim.addHost(hostA, 0x020000000001, { name: 'a' });
-  const b = sim.addHost(hostB, 0x020000000002, { name: 'b' });
+  const b = sim.addHost(hostB, 0x020000000002, { name: 'b', receiveCoalescing: options.receiveCoalescing === true });
 
   let received = 0;
   let mismatch = -1;
