@@ -43,6 +43,8 @@ export interface PcapStackOptions {
    * checksum offload; 1.3–1.8 times as fast), or `auto` (the ring where its addon loads).
    */
   capture?: CaptureChoice;
+  /** The packet ring merges runs of segments before the host sees them (see `PacketRingDeviceOptions`); default true. */
+  receiveCoalescing?: boolean;
   tcp?: Partial<TcpConfig>;
   /** Have the host emit a `segment` event for every segment in and out. */
   traceSegments?: boolean;
@@ -181,7 +183,8 @@ export class PcapStack {
     }
     const deviceOptions = { iface: options.iface, mac, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) };
     const capture = resolveCapture(options.capture ?? 'libpcap');
-    const device: FrameDevice = capture === 'packet-ring' ? PacketRingDevice.open(deviceOptions) : PcapDevice.open(deviceOptions);
+    const ringOptions = { ...deviceOptions, ...(options.receiveCoalescing === undefined ? {} : { receiveCoalescing: options.receiveCoalescing }) };
+    const device: FrameDevice = capture === 'packet-ring' ? PacketRingDevice.open(ringOptions) : PcapDevice.open(deviceOptions);
     let host: NetworkHost;
     try {
       const config: HostConfig = {
