@@ -56,6 +56,25 @@ describe('black-hole detection (RFC 4821 §7.7)', () => {
     expect(drill.takeEvents()[0]).toBe('black-hole:576');
   });
 
+  it('tries the full size again ten minutes later, and finds the hole again if it is still there', () => {
+    const { drill } = sizesWithoutAcks(3 * MSS, 8000);
+    expect(drill.connection.pathMtu).toBe(1024);
+    drill.peerSends({ flags: 'A', seq: 1, ack: 1 + 3 * MSS }).takeAllSent();
+    drill.at(drill.now + 10 * 60_000);
+    expect(drill.connection.pathMtu).toBe(1500);
+    expect(drill.connection.stats.pathMtuRaises).toBe(1);
+    // Nothing gets through at the full size: three timeouts later the segments fit 1024 again.
+    drill.user.send(3 * MSS).takeAllSent();
+    const retransmitted: number[] = [];
+    for (let timeouts = 0; timeouts < 3; timeouts++) {
+      drill.runUntilSent(drill.now + 120_000);
+      retransmitted.push(...drill.takeAllSent().map((sent) => sent.segment.payload.length));
+    }
+    expect(retransmitted).toEqual([MSS, MSS, 984]);
+    expect(drill.connection.pathMtu).toBe(1024);
+    expect(drill.connection.stats.blackHoleReductions).toBe(2);
+  });
+
   it('counts only timeouts in a row: an ACK between them starts the count again', () => {
     const drill = new Drill('passive').passiveHandshake();
     drill.at(200).user.send(4 * MSS).takeAllSent();

@@ -56,6 +56,12 @@ const BLACK_HOLE_PATH_MTU = 1024;
 const RTO_AFTER_SYN_TIMEOUT = 3000;
 /** Timeouts in a row, nothing acknowledged, that make a black hole likely (Linux's tcp_retries1). */
 const BLACK_HOLE_TIMEOUTS = 3;
+/**
+ * RFC 1191 §6.3: an estimate below the first hop's is raised again after a
+ * while (at least 5 minutes, 10 recommended), for paths change; the host
+ * forgets what it learned of the destination after as long.
+ */
+const PATH_MTU_RAISE_INTERVAL = 10 * 60_000;
 
 /** An ICMP error as the host hands it to a connection: its kind, the quoted sequence number, and for a packet too big, the path's MTU. */
 export type IcmpReport =
@@ -240,6 +246,10 @@ export class Connection {
   private softErrorSeen = false;
   /** The path MTU learned (RFC 1191), when below the link's: every segment size is fitted to it. */
   private pathMtuLimit: number | undefined;
+  /** The segment size the peer's MSS and ours allow, before any path MTU: what a raise goes back to. */
+  private mssWithoutPathLimit: number;
+  /** When the path MTU estimate is tried upward again (`PATH_MTU_RAISE_INTERVAL`). */
+  private pathMtuRaiseAt: number | undefined;
 
   /** Counters for tests, benchmarks and traces. */
   readonly stats = {
@@ -255,6 +265,7 @@ export class Connection {
     icmpErrorsIgnored: 0,
     /** Times a "fragmentation needed" made segments smaller (RFC 1191). */
     pathMtuReductions: 0,
+    pathMtuRaises: 0,
     /** Path MTU reductions for a suspected black hole (RFC 4821 §7.7). */
     blackHoleReductions: 0,
   };
@@ -278,6 +289,7 @@ export class Connection {
     this.recover = this.iss;
     this.bufferSeq = seqAdd(this.iss, 1);
     this.sendMss = Math.min(DEFAULT_PEER_MSS, this.config.mss);
+    this.mssWithoutPathLimit = this.sendMss;
     this.sendBuffer = new SendBuffer(this.config.sendBufferSize);
     this.reassembly = new Reassembler(Math.min(this.config.reassemblyLimit, this.config.receiveBufferSize));
     this.rtt = new RttEstimator({
@@ -337,7 +349,7 @@ export class Connection {
   nextDeadline(): number | undefined {
     return earliest(
       earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt)),
-      earliest(earliest(this.keepAliveAt, this.finWait2At), earliest(this.rackTimerAt, this.ptoAt)),
+      earliest(earliest(this.keepAliveAt, this.finWait2At), earliest(earliest(this.rackTimerAt, this.ptoAt), this.pathMtuRaiseAt)),
     );
   }
 
@@ -416,6 +428,7 @@ export class Connection {
       this.persistAt = now + Math.min(this.rtt.rto * 2 ** this.persistBackoff, this.config.maxRto);
     }
     if (this.keepAliveAt !== undefined && now >= this.keepAliveAt) this.onKeepAliveTimer(now);
+    if (this.pathMtuRaiseAt !== undefined && now >= this.pathMtuRaiseAt) this.raisePathMtu();
     if (this.finWait2At !== undefined && now >= this.finWait2At) {
       this.finWait2At = undefined;
       this.fire('TIMEOUT_USER');
@@ -547,7 +560,23 @@ export class Connection {
     this.sendMss = fitted;
     this.cc.onSmssChange(fitted);
     this.fullSizedSegmentAcked = false;
+    this.pathMtuRaiseAt = this.now + PATH_MTU_RAISE_INTERVAL;
     return true;
+  }
+
+  /**
+   * RFC 1191 §6.3: the estimate goes back up to what the peer's MSS allows. A hop
+   * that is still narrow says so again (ICMP), or drops the larger segments until
+   * black-hole detection shrinks them once more.
+   */
+  private raisePathMtu(): void {
+    this.pathMtuRaiseAt = undefined;
+    if (this.pathMtuLimit === undefined || this.mssWithoutPathLimit <= this.sendMss) return;
+    this.pathMtuLimit = undefined;
+    this.sendMss = this.mssWithoutPathLimit;
+    this.cc.onSmssChange(this.sendMss);
+    this.fullSizedSegmentAcked = false;
+    this.stats.pathMtuRaises++;
   }
 
   /** SEGMENT ARRIVES (§3.10.7). */
@@ -1374,8 +1403,12 @@ export class Connection {
     // The MSS counts no options: every segment's timestamps come out of it (RFC 6691 §3).
     const optionSpace = this.timestampsOn ? TIMESTAMPS_OPTION_SPACE : 0;
     this.sendMss = Math.max(Math.min(peerMss, this.config.mss) - optionSpace, 64);
+    this.mssWithoutPathLimit = this.sendMss;
     // The peer's MSS speaks for its link; a path MTU learned before, for the hops between (RFC 1191 §3.1).
-    if (this.pathMtuLimit !== undefined) this.sendMss = Math.min(this.sendMss, this.pathMtuLimit - this.headerSpace());
+    if (this.pathMtuLimit !== undefined && this.pathMtuLimit - this.headerSpace() < this.sendMss) {
+      this.sendMss = this.pathMtuLimit - this.headerSpace();
+      this.pathMtuRaiseAt = this.now + PATH_MTU_RAISE_INTERVAL;
+    }
     if (this.config.windowScaling && options.windowScale !== undefined) {
       // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
       this.offeredScaleSeen = true;

@@ -102,6 +102,27 @@ describe('ICMP errors (RFC 9293 §3.9.2.2)', () => {
       expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([536, 536, 388]);
     });
 
+    it('tries the full size again ten minutes later (RFC 1191 §6.3), and shrinks again if the hop reports again', () => {
+      const drill = new Drill('passive').passiveHandshake();
+      drill.at(200).user.send(MSS).takeAllSent();
+      drill.at(210).packetTooBig(1, 1280).takeAllSent();
+      drill.at(220).peerSends({ flags: 'A', seq: 1, ack: 1 + MSS });
+      // Not before the ten minutes are up.
+      drill.at(210 + 9 * 60_000).user.send(2 * 1240);
+      expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([1240, 1240]);
+      const acked = 1 + MSS + 2 * 1240;
+      drill.at(210 + 9 * 60_000 + 5).peerSends({ flags: 'A', seq: 1, ack: acked });
+      drill.at(210 + 10 * 60_000);
+      expect(drill.connection.pathMtu).toBe(1500);
+      expect(drill.connection.stats.pathMtuRaises).toBe(1);
+      drill.user.send(2 * MSS);
+      expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([MSS, MSS]);
+      // The hop is still there and says so: back to its size at once.
+      drill.at(drill.now + 1).packetTooBig(acked, 1280);
+      expect(drill.connection.pathMtu).toBe(1280);
+      expect(drill.connection.stats.pathMtuReductions).toBe(2);
+    });
+
     it('does not end an open over one: a SYN is below any MTU, so the report is taken as soft', () => {
       const drill = new Drill('active').user.open().expectSent({ flags: 'S', seq: 0 });
       drill.at(5).packetTooBig(0, 1280).expectState('SYN-SENT').expectNothingSent();
