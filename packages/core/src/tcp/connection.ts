@@ -265,6 +265,7 @@ export class Connection {
     icmpErrorsIgnored: 0,
     /** Times a "fragmentation needed" made segments smaller (RFC 1191). */
     pathMtuReductions: 0,
+    /** Times an estimate below the first hop's was tried upward again (RFC 1191 §6.3). */
     pathMtuRaises: 0,
     /** Path MTU reductions for a suspected black hole (RFC 4821 §7.7). */
     blackHoleReductions: 0,
