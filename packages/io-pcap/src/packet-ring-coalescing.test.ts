@@ -49,6 +49,31 @@ describe('receive coalescing (packet-ring addon)', () => {
     );
   });
 
+  it('agrees with core on hostile bursts: frames cut short, grown, or with any bytes changed', () => {
+    const area = new Uint8Array(4 << 20);
+    const mangle = fc.record({ cut: fc.nat(), grow: fc.nat(40), flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }) });
+    const hostileBurst = fc
+      .tuple(tcpBurst, fc.array(fc.option(mangle, { freq: 2 }), { maxLength: 70 }))
+      .map(([frames, mangles]) =>
+        frames.map((frame, i) => {
+          const how = mangles[i];
+          if (how === undefined || how === null) return frame;
+          const length = how.cut % 3 === 0 ? how.cut % (frame.length + 1) : frame.length + how.grow;
+          const changed = new Uint8Array(length);
+          changed.set(frame.subarray(0, length));
+          for (const [at, flip] of how.flips) if (length > 0) changed[at % length]! ^= flip;
+          return changed;
+        }),
+      );
+    fc.assert(
+      fc.property(hostileBurst, (frames) => {
+        const verdicts = addon.coalesceFrames(frames, area);
+        expect(asDelivered(frames, verdicts, area).map(hex)).toEqual(coalesceTcpFrames(frames).map(hex));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('refuses what is not a burst of frames and an aligned area', () => {
     const area = new Uint8Array(1 << 20);
     expect(() => addon.coalesceFrames([new Uint8Array(60), 'frame' as unknown as Uint8Array], area)).toThrow(TypeError);
