@@ -69,6 +69,7 @@ function runInNamespace(
   onStdout?: (text: string, pid: number) => void,
   timeoutMs = 30_000,
 ): Promise<ChildOutcome> {
+  // Resolved on 'close', once the output is all read: 'exit' can come before the last of it.
   return new Promise((resolve) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -81,12 +82,15 @@ function runInNamespace(
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ stdout, stderr, code, signal });
     });
   });
 }
+
+/** Where a peer of one test answers late. */
+const SLOW_PORT = 8090;
 
 const FETCH_SCRIPT = `
 import { createHash } from 'node:crypto';
@@ -114,6 +118,38 @@ async function fetchBlob() {
   }
 }
 const result = suppress === 'yes' ? await withRstSuppressed(localPort, fetchBlob) : await fetchBlob();
+console.log(JSON.stringify(result));
+`;
+
+/**
+ * A connection that waits with nothing in flight, while the garbage collector runs: nothing but
+ * the stack holds its raw socket then, and the socket must stay open (and keep the process alive).
+ */
+const IDLE_GC_SCRIPT = `
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openRawIpStack, withRstSuppressed } from './io-pcap/raw-ip-device.js';
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+const [ip, serverIp, serverPort, localPortText] = process.argv.slice(2);
+const localPort = Number(localPortText);
+const result = await withRstSuppressed(localPort, async () => {
+  const stack = openRawIpStack({ ip });
+  try {
+    const socket = await stack.connect(serverIp, Number(serverPort), { timeoutMs: 3000, localPort });
+    socket.write('hello');
+    // The server answers half a second later. Meanwhile the collector runs, from a timer that
+    // neither holds the process nor refers to the stack: only the raw socket keeps both alive.
+    setTimeout(() => gc(), 100).unref();
+    let answer = '';
+    for await (const chunk of socket) answer += chunk.toString();
+    return { answer };
+  } catch (error) {
+    return { error: error.code ?? error.message };
+  } finally {
+    await stack.close();
+  }
+});
 console.log(JSON.stringify(result));
 `;
 
@@ -209,6 +245,7 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
     tree = await buildChildTree();
     await writeFile(join(tree, 'fetch.js'), FETCH_SCRIPT);
     await writeFile(join(tree, 'hold.js'), HOLD_SCRIPT);
+    await writeFile(join(tree, 'idle-gc.js'), IDLE_GC_SCRIPT);
     await writeFile(join(tree, 'exit.js'), EXIT_SCRIPT);
   });
 
@@ -237,6 +274,31 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
     expect(await tablesInClient()).not.toContain(rstTableName(40001));
   });
 
+  it('keeps its raw socket open through garbage collection while a connection waits with nothing in flight', async () => {
+    // A peer that answers half a second after it is spoken to, then closes.
+    const script = [
+      'import socket, sys, time',
+      's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      `s.bind(('${lab.serverIp}', ${SLOW_PORT})); s.listen(1)`,
+      'print("ready", flush=True)',
+      'c, _ = s.accept(); c.recv(100); time.sleep(0.5); c.sendall(b"late answer"); c.close()',
+    ].join('\n');
+    const peer = spawn('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => peer.stdout.once('data', () => resolve()));
+      const outcome = await runInNamespace(lab.clientNs, join(tree, 'idle-gc.js'), [
+        lab.clientKernelIp,
+        lab.serverIp,
+        String(SLOW_PORT),
+        '40004',
+      ]);
+      expect(outcome).toMatchObject({ stderr: '', code: 0, signal: null });
+      expect(JSON.parse(outcome.stdout)).toEqual({ answer: 'late answer' });
+    } finally {
+      peer.kill();
+    }
+  });
+
   it('loses the connection to the kernel RSTs without suppression', async () => {
     const outcome = await runInNamespace(lab.clientNs, join(tree, 'fetch.js'), [
       lab.clientKernelIp,
@@ -260,7 +322,7 @@ describe('raw IP stack in a namespace, sharing the kernel address', () => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         clearTimeout(timer);
         resolve({ stdout, stderr, code, signal });
       });

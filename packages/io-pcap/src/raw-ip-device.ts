@@ -73,6 +73,15 @@ export interface RawIpDeviceOptions {
   mtu?: number;
 }
 
+/**
+ * The devices whose raw socket is open. npm raw-socket's native object does not
+ * keep its JavaScript side alive, and an application awaiting a connection holds
+ * only promises: a device nothing else refers to would be collected with its
+ * socket mid-transfer, and the process would stop with nothing left to wait
+ * for. Open devices are held here until they are closed.
+ */
+const openDevices = new Set<RawIpDevice>();
+
 export class RawIpDevice implements FrameDevice {
   readonly counters: DeviceCounters = emptyCounters();
   readonly mtu: number;
@@ -119,6 +128,7 @@ export class RawIpDevice implements FrameDevice {
 
   start(receiver: FrameReceiver): void {
     this.receiver = receiver;
+    if (!this.closed) openDevices.add(this);
     this.socket.on('message', (packet) => this.onPacket(packet));
     // The addon emits `error` without an argument when libuv reports the socket as failed
     // (it has then stopped polling it): fail loudly, or the process would just run dry.
@@ -150,6 +160,7 @@ export class RawIpDevice implements FrameDevice {
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.pending = [];
     this.socket.close();
+    openDevices.delete(this);
   }
 
   private onPacket(view: Buffer): void {
