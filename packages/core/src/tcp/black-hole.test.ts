@@ -75,6 +75,30 @@ describe('black-hole detection (RFC 4821 §7.7)', () => {
     expect(drill.connection.stats.blackHoleReductions).toBe(2);
   });
 
+  it('takes no evidence from two smaller segments acknowledged together (with SACK, each transmission is known)', () => {
+    // Interactive writes first: two 800-byte segments, one ACK for both. Then bulk data into the hole.
+    const drill = new Drill('passive', { noDelay: true }).user
+      .open()
+      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, sackPermitted: true } })
+      .expectSent({ flags: 'SA', seq: 0, ack: 1 })
+      .at(100)
+      .peerSends({ flags: 'A', seq: 1, ack: 1 })
+      .expectState('ESTABLISHED');
+    drill.at(200).user.send(800).user.send(800);
+    expect(drill.takeAllSent().map((sent) => sent.segment.payload.length)).toEqual([800, 800]);
+    drill.at(300).peerSends({ flags: 'A', seq: 1, ack: 1601 });
+    drill.user.send(3 * MSS).takeAllSent();
+    // A tail-loss probe (RFC 8985 §7) comes first, then the timeouts.
+    const timeoutsBefore = drill.connection.stats.timeouts;
+    const retransmitted: number[] = [];
+    while (drill.connection.stats.timeouts < timeoutsBefore + 3) {
+      drill.runUntilSent(drill.now + 120_000);
+      retransmitted.push(...drill.takeAllSent().map((sent) => sent.segment.payload.length));
+    }
+    expect(retransmitted).toEqual([MSS, MSS, MSS, 984]);
+    expect(drill.connection.stats.blackHoleReductions).toBe(1);
+  });
+
   it('counts only timeouts in a row: an ACK between them starts the count again', () => {
     const drill = new Drill('passive').passiveHandshake();
     drill.at(200).user.send(4 * MSS).takeAllSent();

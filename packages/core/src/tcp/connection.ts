@@ -9,7 +9,7 @@ import { Reassembler } from './reassembly.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
-import { SendTimes } from './send-times.js';
+import { type SendRecord, SendTimes } from './send-times.js';
 import { Fifo } from '../stack/fifo.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
@@ -831,6 +831,16 @@ export class Connection {
     return true;
   }
 
+  /**
+   * A transmission the peer now holds. One of a full segment shows that
+   * packets of this size get through (RFC 4821 §7.7): timeouts are losses then,
+   * not a black hole. Two smaller ones acknowledged together show nothing.
+   */
+  private delivered(record: SendRecord, now: number): void {
+    this.rack.onDelivered(record, now);
+    if (seqDiff(record.end, record.start) >= this.sendMss) this.fullSizedSegmentAcked = true;
+  }
+
   /** Takes the SACK blocks of an ACK into the scoreboard; returns the bytes newly reported held. */
   private recordSack(seg: TcpSegment, newlyHeld?: Array<{ start: number; end: number }>): number {
     const blocks = seg.options.sack;
@@ -862,12 +872,12 @@ export class Connection {
         }
         const hole = this.scoreboard.holeFrom(from);
         const to = hole !== undefined && seqLt(hole.end, ack) ? hole.end : ack;
-        for (const record of this.sendTimes.overlapping(from, to)) this.rack.onDelivered(record, now);
+        for (const record of this.sendTimes.overlapping(from, to)) this.delivered(record, now);
         from = to;
       }
     }
     for (const range of newlyHeld) {
-      for (const record of this.sendTimes.overlapping(range.start, range.end)) this.rack.onDelivered(record, now);
+      for (const record of this.sendTimes.overlapping(range.start, range.end)) this.delivered(record, now);
     }
     // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block,
     // reports a duplicate: a retransmission (perhaps a probe) that was not needed.
@@ -1019,7 +1029,8 @@ export class Connection {
     this.scoreboard.acknowledge(ack);
     this.sendTimes.forget(ack);
     this.timeoutsInARow = 0;
-    if (newlyAcked >= this.sendMss) this.fullSizedSegmentAcked = true;
+    // Without RACK's record of each transmission, a segment's worth acknowledged at once is the sign.
+    if (!this.rackOn && newlyAcked >= this.sendMss) this.fullSizedSegmentAcked = true;
     this.rtt.resetBackoff();
     // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it when all is.
     if (seqGe(ack, this.sndMax)) this.rtoAt = undefined;
