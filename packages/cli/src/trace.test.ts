@@ -96,5 +96,8 @@ describe('trace', () => {
     expect(formatHostEvent({ type: 'black-hole', socket: 1, pathMtu: 1024 })).toBe(
       '* No ACK for full-sized segments after three timeouts: fitting a path MTU of 1024 (black-hole detection)',
     );
+    expect(formatHostEvent({ type: 'path-mtu-raised', socket: 1, pathMtu: 1500 })).toBe(
+      '* Ten minutes at a smaller size: trying a path MTU of 1500 again (RFC 1191 §6.3)',
+    );
   });
 });

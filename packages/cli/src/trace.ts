@@ -56,6 +56,8 @@ export const formatHostEvent = (event: HostEvent): string | undefined => {
       return `* ICMP from ${formatIpv4(event.from)}: ${describeIcmpError(event.icmpType, event.code)}${event.mtu === undefined ? '' : `, next hop MTU ${event.mtu}`}`;
     case 'black-hole':
       return `* No ACK for full-sized segments after three timeouts: fitting a path MTU of ${event.pathMtu} (black-hole detection)`;
+    case 'path-mtu-raised':
+      return `* Ten minutes at a smaller size: trying a path MTU of ${event.pathMtu} again (RFC 1191 §6.3)`;
     case 'congestion': {
       const ssthresh = Number.isFinite(event.ssthresh) && event.ssthresh < 2 ** 30 ? String(event.ssthresh) : 'inf';
       const srtt = event.srtt === undefined ? '-' : `${event.srtt.toFixed(1)} ms`;

@@ -218,6 +218,8 @@ const eventSummary = (event: HostEvent): string | undefined => {
       return `ICMP: ${describeIcmpError(event.icmpType, event.code)}`;
     case 'black-hole':
       return `black hole suspected: path MTU ${event.pathMtu}`;
+    case 'path-mtu-raised':
+      return `full size tried again: path MTU ${event.pathMtu}`;
     default:
       // Data and writable events are many and say nothing about the connection's course.
       return undefined;

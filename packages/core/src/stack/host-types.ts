@@ -107,6 +107,8 @@ export type HostEvent =
     }
   /** No ACK for the connection's full-sized segments, timeout after timeout: they now fit `pathMtu` (RFC 4821 §7.7). */
   | { readonly type: 'black-hole'; readonly socket: SocketId; readonly pathMtu: number }
+  /** Ten minutes after they shrank, the connection's segments are tried at `pathMtu` again (RFC 1191 §6.3). */
+  | { readonly type: 'path-mtu-raised'; readonly socket: SocketId; readonly pathMtu: number }
   | { readonly type: 'state'; readonly socket: SocketId; readonly from: string; readonly to: string; readonly at: number }
   /** With `traceSegments`: the sender's congestion state changed (for -v and traces). */
   | {

@@ -646,6 +646,9 @@ export class Host implements NetworkHost {
         this.learnPathMtu(entry.remoteIp, event.pathMtu);
         if (entry.announced) this.pushEvent({ type: 'black-hole', socket, pathMtu: event.pathMtu });
         return;
+      case 'path-mtu-raised':
+        if (entry.announced) this.pushEvent({ type: 'path-mtu-raised', socket, pathMtu: event.pathMtu });
+        return;
     }
   }
 

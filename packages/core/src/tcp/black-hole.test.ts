@@ -60,9 +60,11 @@ describe('black-hole detection (RFC 4821 §7.7)', () => {
     const { drill } = sizesWithoutAcks(3 * MSS, 8000);
     expect(drill.connection.pathMtu).toBe(1024);
     drill.peerSends({ flags: 'A', seq: 1, ack: 1 + 3 * MSS }).takeAllSent();
+    drill.takeEvents();
     drill.at(drill.now + 10 * 60_000);
     expect(drill.connection.pathMtu).toBe(1500);
     expect(drill.connection.stats.pathMtuRaises).toBe(1);
+    expect(drill.takeEvents()).toEqual(['path-mtu-raised:1500']);
     // Nothing gets through at the full size: three timeouts later the segments fit 1024 again.
     drill.user.send(3 * MSS).takeAllSent();
     const retransmitted: number[] = [];

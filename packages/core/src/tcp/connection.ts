@@ -578,6 +578,7 @@ export class Connection {
     this.cc.onSmssChange(this.sendMss);
     this.fullSizedSegmentAcked = false;
     this.stats.pathMtuRaises++;
+    this.emit({ type: 'path-mtu-raised', pathMtu: this.pathMtu });
   }
 
   /** SEGMENT ARRIVES (§3.10.7). */

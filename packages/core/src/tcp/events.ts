@@ -27,6 +27,8 @@ export type ConnectionEvent =
   | { readonly type: 'peer-closed' }
   /** Timeouts in a row suggest a black hole on the path: segments now fit a path MTU of `pathMtu` (RFC 4821 §7.7). */
   | { readonly type: 'black-hole'; readonly pathMtu: number }
+  /** A path MTU estimate below the first hop's is tried upward again: segments now fit `pathMtu` (RFC 1191 §6.3). */
+  | { readonly type: 'path-mtu-raised'; readonly pathMtu: number }
   /** The control block is deleted. */
   | { readonly type: 'closed' }
   | { readonly type: 'error'; readonly error: ConnectionFailure };

@@ -250,6 +250,7 @@ export class Drill {
       if (event.type === 'error') return `error:${event.error}`;
       if (event.type === 'urgent') return `urgent:${event.end}`;
       if (event.type === 'black-hole') return `black-hole:${event.pathMtu}`;
+      if (event.type === 'path-mtu-raised') return `path-mtu-raised:${event.pathMtu}`;
       return event.type;
     });
   }
