@@ -269,7 +269,7 @@ class FetchRun {
     const gateway = options.gateway ?? (route !== undefined && route.iface === iface ? route.gateway : undefined);
     const mac = options.mac ?? randomLocalMac();
     // Connected only with a stack to watch: a run that fails before has nothing to show.
-    this.watch.start();
+    await this.watch.start();
     const openOptions: StackOpenOptions = {
       iface,
       ip: options.ip,

@@ -14,7 +14,6 @@
  */
 import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { HostConfig } from '@tcpts/core';
-import { InvalidArgumentError } from 'commander';
 import WebSocket from 'ws';
 
 /** What the host hands every connection's actor. */
@@ -36,26 +35,9 @@ export interface InspectorLimits {
   readonly backlog: number;
 }
 
-/** `npx @statelyai/inspect`-style servers and `createInspectorServer()` listen here by default. */
-export const DEFAULT_INSPECTOR_URL = 'ws://localhost:8080';
+export { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector-url.js';
 
 const DEFAULT_LIMITS: InspectorLimits = { connectWaitMs: 2_000, closeWaitMs: 1_000, backlog: 10_000 };
-
-/** commander parser for `--inspect [url]`: only ws:// and wss:// URLs, so a page URL is never taken for one. */
-export const parseInspectorUrl = (text: string): string => {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(text).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'ws:' && protocol !== 'wss:') {
-    throw new InvalidArgumentError(
-      'expected a ws:// or wss:// URL (put --inspect after the page URL, or write --inspect=ws://HOST:PORT).',
-    );
-  }
-  return text;
-};
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

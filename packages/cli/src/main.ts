@@ -11,7 +11,7 @@ import { demoCommand, type DemoDependencies } from './demo.js';
 import { DIAGRAM_FORMATS, diagramCommand, type DiagramFormat } from './diagram.js';
 import { ExitCode, exitCodeHelp } from './errors.js';
 import { fetchCommand, type CliIo, type FetchDependencies } from './fetch.js';
-import { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector.js';
+import { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector-url.js';
 import { replayCommand } from './replay.js';
 import { openPcapStack } from './stack.js';
 import { systemProbe } from './system.js';

@@ -39,9 +39,9 @@ const timelineOf = (html: string): TimelineData => {
 };
 
 describe('FetchWatch', () => {
-  it('leaves the stack alone when nothing is watched', () => {
+  it('leaves the stack alone when nothing is watched', async () => {
     const watch = new FetchWatch({ title: 't' }, () => undefined);
-    watch.start();
+    await watch.start();
     expect(watch.stackOptions()).toEqual({});
   });
 
@@ -60,7 +60,7 @@ describe('FetchWatch', () => {
       (text) => lines.push(text),
     );
     try {
-      watch.start();
+      await watch.start();
       const options = watch.stackOptions();
       expect(options.traceSegments).toBe(true);
       // As PcapStack.open does: the configuration carries the observer, the host is wrapped.
@@ -93,7 +93,7 @@ describe('FetchWatch', () => {
     const tracePath = join(dir, 'empty.html');
     const recordPath = join(dir, 'empty.jsonl');
     const watch = new FetchWatch({ title: 'never opened', tracePath, recordPath }, () => undefined);
-    watch.start();
+    await watch.start();
     const failures = await watch.finish();
     expect(failures.map((f) => f.message)).toEqual([`Nothing recorded to ${recordPath}: the stack was never opened`]);
     expect(timelineOf(readFileSync(tracePath, 'utf8')).counts).toMatchObject({ segmentsOut: 0, segmentsIn: 0 });

@@ -16,7 +16,7 @@ import {
   type Recording,
 } from '@tcpts/core';
 import { CliFailure, ExitCode } from './errors.js';
-import { openInspector, type LiveInspector } from './inspector.js';
+import type { LiveInspector } from './inspector.js';
 import { ObservingHost, tracedSocket } from './observing-host.js';
 import type { StackOpenOptions } from './stack.js';
 
@@ -81,11 +81,16 @@ export class FetchWatch {
     private readonly line: (text: string) => void,
   ) {}
 
-  /** Connects the inspector, in the background, so it is ready when the first connection starts. */
-  start(): void {
+  /**
+   * Connects the inspector, in the background, so it is ready when the first
+   * connection starts. Its WebSocket client is loaded only then: a run without
+   * `--inspect` does not pay for it at start-up.
+   */
+  async start(): Promise<void> {
     const { inspectUrl } = this.options;
     if (inspectUrl === undefined || this.inspector !== undefined) return;
-    this.inspector = openInspector(inspectUrl, (text) => this.line(`tcpts: warning: ${text}; going on without it`));
+    const { openInspector } = await import('./inspector.js');
+    this.inspector ??= openInspector(inspectUrl, (text) => this.line(`tcpts: warning: ${text}; going on without it`));
   }
 
   /** What the stack is opened with: segment events for the page and the recording, the inspector, the host wrapped. */
