@@ -1,6 +1,6 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
-import { Connection, type IcmpReport } from '../tcp/connection.js';
+import { Connection, type IcmpReport, PATH_MTU_RAISE_INTERVAL } from '../tcp/connection.js';
 import type { ConnectionEvent } from '../tcp/events.js';
 import { initialSequenceNumber } from '../tcp/isn.js';
 import { resetFor } from '../tcp/reset.js';
@@ -68,8 +68,8 @@ const DEFAULT_MTU = 1500;
 const DEFAULT_MAX_HALF_OPEN = 1024;
 const IPV4_TCP_HEADERS = 40;
 const DEFAULT_TTL = 64;
-/** RFC 1191 §6.3: how long a lowered path MTU stands before the link's is tried again (ten minutes). */
-const PATH_MTU_LIFETIME = 10 * 60_000;
+/** RFC 1191 §6.3: how long a lowered path MTU stands before the link's is tried again, as a connection's does. */
+const PATH_MTU_LIFETIME = PATH_MTU_RAISE_INTERVAL;
 /** Destinations whose path MTU is remembered; the oldest goes first. */
 const MAX_PATH_MTUS = 1024;
 

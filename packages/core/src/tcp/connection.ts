@@ -61,7 +61,7 @@ const BLACK_HOLE_TIMEOUTS = 3;
  * while (at least 5 minutes, 10 recommended), for paths change; the host
  * forgets what it learned of the destination after as long.
  */
-const PATH_MTU_RAISE_INTERVAL = 10 * 60_000;
+export const PATH_MTU_RAISE_INTERVAL = 10 * 60_000;
 
 /** An ICMP error as the host hands it to a connection: its kind, the quoted sequence number, and for a packet too big, the path's MTU. */
 export type IcmpReport =
@@ -1280,9 +1280,10 @@ export class Connection {
    * narrow hop whose router sends no ICMP (RFC 2923 §2.1). The path MTU falls to
    * the search floor §7.2 recommends, 1024 bytes, and on each further such run
    * by half, here not below 576, as for ICMP reports. On a lossy path the same
-   * segment can time out three times too: once a segment's worth of data has
-   * been acknowledged at once, packets of this size evidently get through, and
-   * timeouts are losses. A size the data in flight fits already would explain
+   * segment can time out three times too: once a full-sized segment has been
+   * delivered (`delivered`; without SACK, a segment's worth acknowledged at
+   * once), packets of this size evidently get through, and timeouts are
+   * losses. A size the data in flight fits already would explain
    * nothing: the search goes on down to the first size it does not fit, and
    * when even 576 holds it, the timeouts are no sign of a black hole.
    */
@@ -1418,10 +1419,7 @@ export class Connection {
     this.sendMss = Math.max(Math.min(peerMss, this.config.mss) - optionSpace, 64);
     this.mssWithoutPathLimit = this.sendMss;
     // The peer's MSS speaks for its link; a path MTU learned before, for the hops between (RFC 1191 §3.1).
-    if (this.pathMtuLimit !== undefined && this.pathMtuLimit - this.headerSpace() < this.sendMss) {
-      this.sendMss = this.pathMtuLimit - this.headerSpace();
-      this.pathMtuRaiseAt = this.now + PATH_MTU_RAISE_INTERVAL;
-    }
+    if (this.pathMtuLimit !== undefined) this.fitSegmentsTo(this.pathMtuLimit);
     if (this.config.windowScaling && options.windowScale !== undefined) {
       // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
       this.offeredScaleSeen = true;
