@@ -286,15 +286,19 @@ static int tcp_segment_of(const uint8_t* frame, size_t length, size_t* start, si
   return 1;
 }
 
+/*
+ * The pseudo-header's sum (RFC 9293 §3.1) for a TCP segment of `segment` bytes behind the IPv4
+ * header `ip`: addresses as they lie in memory, protocol and length swapped into that order.
+ */
+static uint64_t pseudo_header_sum(const uint8_t* ip, size_t segment) {
+  return sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
+}
+
 /* 1 when `frame` holds an unfragmented IPv4 TCP segment whose checksum is right. */
 static int tcp_checksum_ok(const uint8_t* frame, size_t length) {
   size_t start, segment;
   if (!tcp_segment_of(frame, length, &start, &segment)) return 0;
-  const uint8_t* ip = frame + 14;
-  /* Pseudo-header (RFC 9293 §3.1): addresses as they lie in memory, protocol and length swapped into that order. */
-  uint64_t sum = sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
-  sum += sum_le_words(frame + start, segment);
-  return fold(sum) == 0xffff;
+  return fold(pseudo_header_sum(frame + 14, segment) + sum_le_words(frame + start, segment)) == 0xffff;
 }
 
 /*
@@ -607,11 +611,6 @@ typedef struct {
   uint32_t seq;
   uint8_t flags;
 } part_t;
-
-/* The pseudo-header's sum (RFC 9293 §3.1) for a TCP segment of `segment` bytes behind the IPv4 header `ip`. */
-static uint64_t pseudo_header_sum(const uint8_t* ip, size_t segment) {
-  return sum_le_words(ip + 12, 8) + swap16(6) + swap16((uint16_t)segment);
-}
 
 /*
  * Sums the TCP checksum of a frame (1 when right, as tcp_checksum_ok) and, for
