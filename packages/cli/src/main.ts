@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --no-turbofan
+#!/usr/bin/env -S node --v8-pool-size=1
 /**
  * `tcpts`: fetch web pages over our own TCP/IP stack.
  * `run` holds everything; this file's top level only calls it when started as a program.
