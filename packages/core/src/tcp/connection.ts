@@ -70,6 +70,21 @@ export type IcmpReport =
 
 /** Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch. */
 const MAX_ACK_POINTS = 64;
+/** Bound on the out-of-order arrivals of one batch whose ACKs each put their own block first. */
+const MAX_SACK_TRIGGERS = 64;
+
+/**
+ * Out-of-order data that arrived in the current batch, waiting for its
+ * duplicate ACKs: [seq, end), and how many ACKs (one per segment) still owe
+ * its block the first place (RFC 2018 §4).
+ */
+interface SackTrigger {
+  readonly seq: number;
+  end: number;
+  acks: number;
+  /** The reassembly queue's `latestArrival` once it was inserted. */
+  arrival: number;
+}
 
 /**
  * The machine with its actions bound to a collector: an arc's actions are
@@ -239,6 +254,15 @@ export class Connection {
   private duplicateReport: SackBlock | undefined;
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
+  /**
+   * The out-of-order arrivals of the batch being answered, oldest first. A
+   * batch is answered after all of it was taken, when the reassembly queue may
+   * hold more runs than one ACK's SACK option has room for (three beside
+   * timestamps): each arrival's ACKs name its own run first, as they would
+   * have one by one, so that no run the batch brought goes unreported and the
+   * sender does not take its segments for lost.
+   */
+  private readonly sackTriggers: SackTrigger[] = [];
   /**
    * The path reported a soft error (RFC 9293 §3.9.2.2) since the peer last acknowledged
    * anything: should the connection time out, that is the reason the user is given (SHLD-25).
@@ -1152,12 +1176,31 @@ export class Connection {
         for (let run = this.reassembly.takeReady(); run; run = this.reassembly.takeReady()) this.deliver(run);
         this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
         this.dupAcksOwed = 0; // the next ACK moves forward: duplicates of the old one would mislead
+        // Runs still held beyond the new RCV.NXT are reported once each, by ACKs of the new number.
+        for (const trigger of this.sackTriggers) trigger.acks = 1;
       }
       this.countForDelayedAck(start, data.length);
     } else {
       this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
       this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment
-      this.dupAcksOwed += this.segmentsIn(data.length);
+      const segments = this.segmentsIn(data.length);
+      this.dupAcksOwed += segments;
+      if (this.sackPermitted) this.noteSackTrigger(start, data.length, segments);
+    }
+  }
+
+  /** An out-of-order arrival's ACKs are owed its block first; one that continues the last arrival shares its entry. */
+  private noteSackTrigger(start: number, length: number, segments: number): void {
+    const triggers = this.sackTriggers;
+    const last = triggers[triggers.length - 1];
+    const end = seqAdd(start, length);
+    const arrival = this.reassembly.latestArrival;
+    if (last !== undefined && (last.end === start || triggers.length === MAX_SACK_TRIGGERS)) {
+      if (last.end === start) last.end = end;
+      last.acks += segments;
+      last.arrival = arrival;
+    } else {
+      triggers.push({ seq: start, end, acks: segments, arrival });
     }
   }
 
@@ -1628,22 +1671,41 @@ export class Connection {
       this.ackNow = true;
       return segment;
     }
-    if (!this.ackNow && this.dupAcksOwed === 0) return undefined;
+    if (!this.ackNow && this.dupAcksOwed === 0 && !this.sackTriggerOwed()) return undefined;
     // A bare ACK carries SND.MAX, not a SND.NXT moved back by a timeout: the peer may hold
     // everything up to SND.MAX, and would find an older sequence number unacceptable.
     const ack = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocks());
     if (this.dupAcksOwed > 0) this.dupAcksOwed--;
-    this.ackNow = this.dupAcksOwed > 0;
+    this.ackNow = this.dupAcksOwed > 0 || this.sackTriggerOwed();
     return ack;
   }
 
-  /** RFC 2018 §4: the block holding the latest arrival first, then the others. */
+  /** Whether an out-of-order arrival of the batch is still owed an ACK; those a filled hole delivered are dropped. */
+  private sackTriggerOwed(): boolean {
+    const triggers = this.sackTriggers;
+    while (triggers.length > 0 && seqLt(triggers[0]!.seq, this.rcvNxt)) triggers.shift();
+    return triggers.length > 0;
+  }
+
+  /** The oldest out-of-order arrival of the batch still owed an ACK, as `sackRanges` takes it; it owes one fewer. */
+  private takeSackTrigger(): { offset: number; arrival: number } | undefined {
+    if (!this.sackTriggerOwed()) return undefined;
+    const trigger = this.sackTriggers[0]!;
+    if (--trigger.acks <= 0) this.sackTriggers.shift();
+    return { offset: seqDiff(trigger.seq, this.rcvNxt), arrival: trigger.arrival };
+  }
+
+  /**
+   * RFC 2018 §4: the block holding the segment this ACK answers first (the
+   * latest arrival, when it answers no particular one), then the others.
+   */
   private sackBlocks(): TcpOptions {
     const duplicate = this.duplicateReport;
     this.duplicateReport = undefined;
+    const trigger = this.takeSackTrigger();
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
     const blocks = this.reassembly
-      .sackRanges(duplicate === undefined ? 4 : 3)
+      .sackRanges(duplicate === undefined ? 4 : 3, trigger)
       .map(({ start, end }) => ({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) }));
     // RFC 2883 §4: a D-SACK block goes first, and is reported once.
     return { sack: duplicate === undefined ? blocks : [duplicate, ...blocks] };

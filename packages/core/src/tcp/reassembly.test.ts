@@ -182,6 +182,32 @@ describe('Reassembler', () => {
     expect(reassembler.sackRanges(0)).toEqual([]);
   });
 
+  it('answers one arrival of a batch with its run first, then only runs no later arrival touched', () => {
+    const reassembler = new Reassembler(1000);
+    const arrivals: number[] = [];
+    for (const offset of [10, 50, 30, 70]) {
+      reassembler.insert(offset, new Uint8Array(10));
+      arrivals.push(reassembler.latestArrival);
+    }
+    reassembler.insert(60, new Uint8Array(5)); // a fifth arrival extends [50, 60) to [50, 65)
+    const answering = (offset: number, index: number) => ({ offset, arrival: arrivals[index]! });
+    expect(reassembler.sackRanges(4, answering(15, 0))).toEqual([{ start: 10, end: 20 }]);
+    // Answering 30 (the third arrival): [50, 65) was touched since, [10, 20) was not.
+    expect(reassembler.sackRanges(4, answering(35, 2))).toEqual([
+      { start: 30, end: 40 },
+      { start: 10, end: 20 },
+    ]);
+    // The run answered goes first whatever came later; at most `max` blocks.
+    expect(reassembler.sackRanges(2, answering(55, 1))).toEqual([
+      { start: 50, end: 65 },
+      { start: 10, end: 20 },
+    ]);
+    // An offset in no run, or at a run's end (not in it): recency alone.
+    const byRecency = reassembler.sackRanges(3);
+    expect(reassembler.sackRanges(3, answering(25, 3))).toEqual(byRecency);
+    expect(reassembler.sackRanges(3, answering(20, 3))).toEqual(byRecency);
+  });
+
   it('stores and returns runs that straddle the end of its ring', () => {
     const reassembler = new Reassembler(50, 50);
     reassembler.insert(40, Uint8Array.of(1)); // allocates the 50-byte ring

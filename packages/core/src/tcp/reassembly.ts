@@ -56,6 +56,11 @@ export class Reassembler {
     return this.held;
   }
 
+  /** A count of the segments inserted so far: which arrivals came after a given one. */
+  get latestArrival(): number {
+    return this.arrivals;
+  }
+
   get isEmpty(): boolean {
     return this.runs.length === 0;
   }
@@ -167,10 +172,24 @@ export class Reassembler {
    * Held runs as offsets from RCV.NXT, for SACK blocks: the run that most
    * recently received a segment first (RFC 2018 §4), then the others from the
    * most recently updated on, at most `max` of them.
+   *
+   * With `answering`, for an ACK that answers one arrival of a batch taken
+   * whole before it was answered (its offset, and `latestArrival` just after
+   * it was inserted): the run holding it first, then only runs no arrival has
+   * touched since, as if the later ones had not come yet. A block for data the
+   * sender sent after the one answered would make it take everything between
+   * for lost (RFC 8985 §6.2) before the batch's later ACKs report it.
    */
-  sackRanges(max: number): Array<{ start: number; end: number }> {
+  sackRanges(max: number, answering?: { readonly offset: number; readonly arrival: number }): Array<{ start: number; end: number }> {
     if (max <= 0 || this.runs.length === 0) return [];
-    const byRecency = this.runs.slice().sort((a, b) => b.lastArrival - a.lastArrival);
+    let byRecency = this.runs.slice().sort((a, b) => b.lastArrival - a.lastArrival);
+    if (answering !== undefined) {
+      const position = this.base + answering.offset;
+      const holding = this.runs.find((run) => run.start <= position && position < run.end);
+      if (holding !== undefined) {
+        byRecency = [holding, ...byRecency.filter((run) => run !== holding && run.lastArrival <= answering.arrival)];
+      }
+    }
     const count = Math.min(max, byRecency.length);
     const ranges: Array<{ start: number; end: number }> = new Array(count);
     for (let i = 0; i < count; i++) {

@@ -417,6 +417,34 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
     drill.expectNothingSent();
   });
 
+  /** The blocks an ACK for `segment` carries one by one: its own, then those of the earlier ones below it, at most four. */
+  const asOneByOne = (segment: number, earlier: readonly number[]) =>
+    [segment, ...earlier.filter((other) => other < segment).reverse()].slice(0, 4).map((s) => peerBlock(s, s));
+
+  it('answers a batch of arrivals as one by one: each ACK names its own arrival first, and nothing that came later', () => {
+    // Six runs arrive in one batch, more than one SACK option can name. Each heads an ACK of its own, and
+    // no ACK reports data that arrived after its own: the sender would take what lies between for lost.
+    const segments = [2, 4, 6, 8, 10, 12];
+    const drill = receiving()
+      .at(300)
+      .peerSendsTogether(segments.map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+    for (const segment of segments) drill.expectSent({ flags: 'A', ack: peerStart(1), sack: asOneByOne(segment, segments) });
+    drill.expectNothingSent();
+  });
+
+  it('reports every run a batch brought once more after a hole in the batch was filled', () => {
+    const drill = receiving()
+      .at(300)
+      .peerSendsTogether([
+        ...[2, 4, 6, 8, 10].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })),
+        { flags: 'A', seq: peerStart(1), ack: 1, len: MSS },
+      ]);
+    // Segment 1 delivered 1 and 2; the runs beyond the next hole each head one ACK of the new number.
+    const held = [4, 6, 8, 10];
+    for (const segment of held) drill.expectSent({ flags: 'A', ack: peerStart(3), sack: asOneByOne(segment, held) });
+    drill.expectNothingSent();
+  });
+
   it('reports at most four blocks, the most recent ones (RFC 2018 §3, §4)', () => {
     const drill = receiving();
     for (const [i, segment] of [2, 4, 6, 8, 10].entries()) {
