@@ -1181,7 +1181,10 @@ export class Connection {
       }
       this.countForDelayedAck(start, data.length);
     } else {
-      this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
+      const fresh = this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
+      // RFC 2883 §4.2: held data received again is reported too, so a sender can undo what it did
+      // for a retransmission that was not needed.
+      if (fresh === 0 && this.sackPermitted) this.duplicateReport = { left: start, right: seqAdd(start, data.length) };
       this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment
       const segments = this.segmentsIn(data.length);
       this.dupAcksOwed += segments;

@@ -196,4 +196,19 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
       .at(440)
       .expectSent({ flags: 'A', ack: 1 + 2 * MSS, sack: [] });
   });
+
+  it('reports held out-of-order data received twice first, then the block holding it (RFC 2883 §4.2)', () => {
+    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: block(1)[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(1)], at: 200 })
+      .at(300)
+      .peerSends({ flags: 'A', seq: block(1)[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(1), block(1)], at: 300 })
+      // Reported once: a new arrival's ACK carries SACK blocks alone.
+      .at(301)
+      .peerSends({ flags: 'A', seq: block(3)[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(3), block(1)], at: 301 });
+  });
 });
