@@ -106,15 +106,27 @@ async function steadyDownload(lab: Lab): Promise<Sample[]> {
   return samples;
 }
 
-/** Random loss on the server's side of the path: of what it sends from HTTP_PORT, and of what it receives on SINK_PORT. */
+/**
+ * Random loss on the server's side of the path: of the segments it sends from
+ * HTTP_PORT, and of those it receives on SINK_PORT.
+ *
+ * What the server sends is dropped by the bridge, as it leaves for a port. An
+ * IP output hook would see the kernel's TCP segments before they are cut to
+ * the MTU, up to 64 KB each, and a drop there is a failed send that TCP simply
+ * repeats, not a loss on the path (the sender counts no retransmission for
+ * it). What the server receives arrives segment by segment (GRO is off), so
+ * the IP input hook loses single segments.
+ */
 async function setLoss(lab: Lab, percent: number): Promise<void> {
-  await lab.exec(lab.serverNs, ['nft', 'delete', 'table', 'inet', 'tcpts_bench_loss']);
+  for (const family of ['bridge', 'inet']) await lab.exec(lab.serverNs, ['nft', 'delete', 'table', family, 'tcpts_bench_loss']);
   if (percent === 0) return;
   const script = [
-    'table inet tcpts_bench_loss {',
+    'table bridge tcpts_bench_loss {',
     '  chain out { type filter hook output priority 0; policy accept;',
     `    tcp sport ${HTTP_PORT} numgen random mod 100 < ${percent} drop`,
     '  }',
+    '}',
+    'table inet tcpts_bench_loss {',
     '  chain in { type filter hook input priority 0; policy accept;',
     `    tcp dport ${SINK_PORT} numgen random mod 100 < ${percent} drop`,
     '  }',
