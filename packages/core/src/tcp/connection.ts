@@ -1707,11 +1707,12 @@ export class Connection {
     this.duplicateReport = undefined;
     const trigger = this.takeSackTrigger();
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
-    const blocks = this.reassembly
-      .sackRanges(duplicate === undefined ? 4 : 3, trigger)
-      .map(({ start, end }) => ({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) }));
     // RFC 2883 §4: a D-SACK block goes first, and is reported once.
-    return { sack: duplicate === undefined ? blocks : [duplicate, ...blocks] };
+    const blocks: SackBlock[] = duplicate === undefined ? [] : [duplicate];
+    for (const { start, end } of this.reassembly.sackRanges(4 - blocks.length, trigger)) {
+      blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
+    }
+    return { sack: blocks };
   }
 
   /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */

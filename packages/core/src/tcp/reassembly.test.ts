@@ -208,6 +208,40 @@ describe('Reassembler', () => {
     expect(reassembler.sackRanges(3, answering(20, 3))).toEqual(byRecency);
   });
 
+  it('chooses SACK ranges as sorting the runs by recency would, for any arrivals', () => {
+    // The reference: every held run with the arrival that last touched it, sorted newest first.
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ offset: fc.nat(300), length: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 5 }),
+        (segments, pick, max) => {
+          const reassembler = new Reassembler(1000);
+          const touched = new Map<number, number>(); // offset → arrival
+          const arrivals: Array<{ offset: number; arrival: number }> = [];
+          for (const { offset, length } of segments) {
+            reassembler.insert(offset, new Uint8Array(length));
+            for (let i = offset; i < offset + length; i++) touched.set(i, reassembler.latestArrival);
+            arrivals.push({ offset, arrival: reassembler.latestArrival });
+          }
+          const runs = reassembler.sackRanges(1000).map((run) => {
+            let last = 0;
+            for (let i = run.start; i < run.end; i++) last = Math.max(last, touched.get(i)!);
+            return { ...run, last };
+          });
+          const byRecency = [...runs].sort((a, b) => b.last - a.last);
+          const strip = ({ start, end }: { start: number; end: number }) => ({ start, end });
+          expect(reassembler.sackRanges(max)).toEqual(byRecency.slice(0, max).map(strip));
+          const answering = arrivals[pick % arrivals.length]!;
+          const holding = runs.find((run) => run.start <= answering.offset && answering.offset < run.end)!;
+          const expected = [holding, ...byRecency.filter((run) => run !== holding && run.last <= answering.arrival)];
+          expect(reassembler.sackRanges(max, answering)).toEqual(expected.slice(0, max).map(strip));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('stores and returns runs that straddle the end of its ring', () => {
     const reassembler = new Reassembler(50, 50);
     reassembler.insert(40, Uint8Array.of(1)); // allocates the 50-byte ring

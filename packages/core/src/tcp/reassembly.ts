@@ -181,20 +181,33 @@ export class Reassembler {
    * for lost (RFC 8985 §6.2) before the batch's later ACKs report it.
    */
   sackRanges(max: number, answering?: { readonly offset: number; readonly arrival: number }): Array<{ start: number; end: number }> {
-    if (max <= 0 || this.runs.length === 0) return [];
-    let byRecency = this.runs.slice().sort((a, b) => b.lastArrival - a.lastArrival);
+    const runs = this.runs;
+    const ranges: Array<{ start: number; end: number }> = [];
+    if (max <= 0 || runs.length === 0) return ranges;
+    let holding: HeldRun | undefined;
     if (answering !== undefined) {
       const position = this.base + answering.offset;
-      const holding = this.runs.find((run) => run.start <= position && position < run.end);
-      if (holding !== undefined) {
-        byRecency = [holding, ...byRecency.filter((run) => run !== holding && run.lastArrival <= answering.arrival)];
+      for (const run of runs) {
+        if (run.start <= position && position < run.end) {
+          holding = run;
+          break;
+        }
       }
     }
-    const count = Math.min(max, byRecency.length);
-    const ranges: Array<{ start: number; end: number }> = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const run = byRecency[i] as HeldRun;
-      ranges[i] = { start: run.start - this.base, end: run.end - this.base };
+    // Each run's lastArrival is its own (an arrival touches one run), so "the most recent one
+    // not taken yet" is well defined; `max` is at most four and the runs few: no sorting needed.
+    const newest = holding === undefined ? Infinity : answering!.arrival;
+    if (holding !== undefined) ranges.push({ start: holding.start - this.base, end: holding.end - this.base });
+    let below = Infinity;
+    while (ranges.length < max) {
+      let next: HeldRun | undefined;
+      for (const run of runs) {
+        if (run === holding || run.lastArrival >= below || run.lastArrival > newest) continue;
+        if (next === undefined || run.lastArrival > next.lastArrival) next = run;
+      }
+      if (next === undefined) break;
+      ranges.push({ start: next.start - this.base, end: next.end - this.base });
+      below = next.lastArrival;
     }
     return ranges;
   }
