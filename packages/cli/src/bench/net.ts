@@ -210,6 +210,27 @@ const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 3) || 3);
 interface Sample {
   readonly ours: readonly number[];
   readonly kernel: number;
+  /** Segments the server retransmitted during each transfer, for the download rows. */
+  readonly retransmitted?: { readonly ours: readonly number[]; readonly kernel: number };
+}
+
+/** The server's count of retransmitted segments (tcpRetransSegs, RFC 4022), from its namespace's /proc/net/snmp. */
+async function serverRetransmissions(lab: Lab): Promise<number> {
+  const result = await lab.exec(lab.serverNs, ['cat', '/proc/net/snmp']);
+  const [names, values] = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('Tcp:'))
+    .map((line) => line.trim().split(/\s+/));
+  const value = Number(values?.[names?.indexOf('RetransSegs') ?? -1]);
+  if (!Number.isFinite(value)) throw new Error("no Tcp RetransSegs in the server namespace's /proc/net/snmp");
+  return value;
+}
+
+/** `transfer`'s result, and how many segments the server retransmitted meanwhile. */
+async function counting<T>(lab: Lab, transfer: () => Promise<T>): Promise<[T, number]> {
+  const before = await serverRetransmissions(lab);
+  const result = await transfer();
+  return [result, (await serverRetransmissions(lab)) - before];
 }
 
 const median = (values: readonly number[]): number => {
@@ -229,6 +250,14 @@ const row = (label: string, samples: readonly Sample[], note = ''): string => {
     return `${median(each).toFixed(2)}${range}`.padEnd(17);
   });
   return `${label} ${ours.map(fmt).join('  ')}  ${fmt(median(samples.map((s) => s.kernel)))}    ${ratios.join(' ')}${note}`;
+};
+
+/** Under the row: the server's retransmissions for each stack (medians), which show whether the loss was real and how well each receiver reported it. */
+const retransmissionsRow = (samples: readonly Sample[]): string => {
+  const counts = samples.map((s) => s.retransmitted).filter((r) => r !== undefined);
+  const ours = CAPTURES.map((_, c) => median(counts.map((r) => r.ours[c]!)));
+  const kernel = median(counts.map((r) => r.kernel));
+  return `  the server retransmitted ${ours.map((n, c) => `${n} segments to ${CAPTURES[c]}`).join(', ')}, ${kernel} to the kernel (medians)`;
 };
 
 async function main(): Promise<void> {
@@ -261,19 +290,23 @@ async function main(): Promise<void> {
         let intact = true;
         for (let run = 0; run < RUNS; run++) {
           const ours: number[] = [];
+          const oursRetransmitted: number[] = [];
           for (const capture of CAPTURES) {
             await settle();
-            ours.push(await oursDownload(lab, url, out, capture));
+            const [rate, retransmitted] = await counting(lab, () => oursDownload(lab, url, out, capture));
+            ours.push(rate);
+            oursRetransmitted.push(retransmitted);
             intact &&= (await sha256File(out)) === expected;
             await rm(out, { force: true });
           }
           const kernelOut = join(dir, `kernel-${size}.bin`);
           await settle();
-          const kernel = await kernelDownload(lab, url, kernelOut);
+          const [kernel, kernelRetransmitted] = await counting(lab, () => kernelDownload(lab, url, kernelOut));
           await rm(kernelOut, { force: true });
-          samples.push({ ours, kernel });
+          samples.push({ ours, kernel, retransmitted: { ours: oursRetransmitted, kernel: kernelRetransmitted } });
         }
         console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
+        if (loss > 0) console.log(retransmissionsRow(samples));
       }
       if (loss === 0) console.log(row(`download 1000 MB, warm  `, await steadyDownload(lab), '  (both to /dev/null)'));
     }
