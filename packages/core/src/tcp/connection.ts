@@ -84,6 +84,8 @@ interface SackTrigger {
   acks: number;
   /** The reassembly queue's `latestArrival` once it was inserted. */
   arrival: number;
+  /** Held data received again: its first ACK reports it as a D-SACK block (RFC 2883 §4.2). */
+  duplicate?: SackBlock | undefined;
 }
 
 /**
@@ -1182,28 +1184,33 @@ export class Connection {
       this.countForDelayedAck(start, data.length);
     } else {
       const fresh = this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
-      // RFC 2883 §4.2: held data received again is reported too, so a sender can undo what it did
-      // for a retransmission that was not needed.
-      if (fresh === 0 && this.sackPermitted) this.duplicateReport = { left: start, right: seqAdd(start, data.length) };
       this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment
       const segments = this.segmentsIn(data.length);
       this.dupAcksOwed += segments;
-      if (this.sackPermitted) this.noteSackTrigger(start, data.length, segments);
+      // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
+      // it did for a retransmission that was not needed, and widen its reordering window.
+      const duplicate = fresh === 0 ? { left: start, right: seqAdd(start, data.length) } : undefined;
+      if (this.sackPermitted) this.noteSackTrigger(start, data.length, segments, duplicate);
     }
   }
 
-  /** An out-of-order arrival's ACKs are owed its block first; one that continues the last arrival shares its entry. */
-  private noteSackTrigger(start: number, length: number, segments: number): void {
+  /**
+   * An out-of-order arrival's ACKs are owed its block first; one that continues the last arrival
+   * shares its entry, a duplicate has one of its own.
+   */
+  private noteSackTrigger(start: number, length: number, segments: number, duplicate: SackBlock | undefined): void {
     const triggers = this.sackTriggers;
     const last = triggers[triggers.length - 1];
     const end = seqAdd(start, length);
     const arrival = this.reassembly.latestArrival;
-    if (last !== undefined && (last.end === start || triggers.length === MAX_SACK_TRIGGERS)) {
+    const full = triggers.length === MAX_SACK_TRIGGERS;
+    if (last !== undefined && (full || (last.end === start && duplicate === undefined && last.duplicate === undefined))) {
       if (last.end === start) last.end = end;
       last.acks += segments;
       last.arrival = arrival;
+      if (duplicate !== undefined) this.duplicateReport = duplicate;
     } else {
-      triggers.push({ seq: start, end, acks: segments, arrival });
+      triggers.push({ seq: start, end, acks: segments, arrival, duplicate });
     }
   }
 
@@ -1690,12 +1697,17 @@ export class Connection {
     return triggers.length > 0;
   }
 
-  /** The oldest out-of-order arrival of the batch still owed an ACK, as `sackRanges` takes it; it owes one fewer. */
-  private takeSackTrigger(): { offset: number; arrival: number } | undefined {
+  /**
+   * The oldest out-of-order arrival of the batch still owed an ACK, as `sackRanges` takes it,
+   * with the D-SACK block it has yet to report; it owes one fewer.
+   */
+  private takeSackTrigger(): { offset: number; arrival: number; duplicate: SackBlock | undefined } | undefined {
     if (!this.sackTriggerOwed()) return undefined;
     const trigger = this.sackTriggers[0]!;
     if (--trigger.acks <= 0) this.sackTriggers.shift();
-    return { offset: seqDiff(trigger.seq, this.rcvNxt), arrival: trigger.arrival };
+    const { duplicate } = trigger;
+    trigger.duplicate = undefined;
+    return { offset: seqDiff(trigger.seq, this.rcvNxt), arrival: trigger.arrival, duplicate };
   }
 
   /**
@@ -1703,9 +1715,13 @@ export class Connection {
    * latest arrival, when it answers no particular one), then the others.
    */
   private sackBlocks(): TcpOptions {
-    const duplicate = this.duplicateReport;
-    this.duplicateReport = undefined;
     const trigger = this.takeSackTrigger();
+    // One D-SACK block an ACK: its own arrival's, else one below RCV.NXT still to report.
+    let duplicate = trigger?.duplicate;
+    if (duplicate === undefined) {
+      duplicate = this.duplicateReport;
+      this.duplicateReport = undefined;
+    }
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
     // RFC 2883 §4: a D-SACK block goes first, and is reported once.
     const blocks: SackBlock[] = duplicate === undefined ? [] : [duplicate];

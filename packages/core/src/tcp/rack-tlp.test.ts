@@ -211,4 +211,17 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
       .peerSends({ flags: 'A', seq: block(3)[0], ack: 1, len: MSS })
       .expectSent({ flags: 'A', ack: 1, sack: [block(3), block(1)], at: 301 });
   });
+
+  it('reports each duplicate of a batch in the ACK that answers it, as one by one', () => {
+    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+    const segment = (n: number) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: MSS });
+    established()
+      .at(200)
+      .peerSendsTogether([segment(1), segment(1), segment(3), segment(3)])
+      .expectSent({ flags: 'A', ack: 1, sack: [block(1)] })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(1), block(1)] })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(3), block(1)] })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(3), block(3), block(1)] })
+      .expectNothingSent();
+  });
 });
