@@ -180,9 +180,11 @@ export class Connection {
    * ACK numbers owed for every second segment of a batch (RFC 5681 §4.2: ACK
    * at least every second full-sized segment). Frames that arrive together are
    * answered when polled, but still with one ACK per two segments, each with
-   * its own ACK number, so the sender's window grows as it should.
+   * its own ACK number, so the sender's window grows as it should; and each
+   * with the SACK blocks of what had arrived by then (RFC 2018 §4: every ACK
+   * while data is held).
    */
-  private readonly ackPoints: number[] = [];
+  private readonly ackPoints: Array<{ readonly ack: number; readonly arrival: number }> = [];
   private delayedAckAt: number | undefined;
   private rstPending: TcpSegment | undefined;
   private finQueued = false;
@@ -1231,8 +1233,9 @@ export class Connection {
       this.segmentsUnacked = 0;
       this.ackNow = true;
       const point = i === segments ? this.rcvNxt : seqAdd(start, i * this.arrivalSegmentSize);
-      if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(point);
-      else this.ackPoints[this.ackPoints.length - 1] = point;
+      const ackPoint = { ack: point, arrival: this.reassembly.latestArrival };
+      if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(ackPoint);
+      else this.ackPoints[this.ackPoints.length - 1] = ackPoint;
     }
     if (this.segmentsUnacked > 0 && this.delayedAckAt === undefined) this.delayedAckAt = this.now + this.config.delayedAckTimeout;
   }
@@ -1676,8 +1679,8 @@ export class Connection {
   private takeAck(): TcpSegment | undefined {
     if (this.ackPoints.length > 1) {
       // An ACK owed for part of a batch: everything after it is answered by the ones that follow.
-      const ackPoint = this.ackPoints.shift()!;
-      const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, NO_OPTIONS, ackPoint);
+      const { ack, arrival } = this.ackPoints.shift()!;
+      const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocksAsOf(arrival), ack);
       this.ackNow = true;
       return segment;
     }
@@ -1729,6 +1732,16 @@ export class Connection {
       blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
     }
     return { sack: blocks };
+  }
+
+  /** For an ACK that answers an in-order arrival of a batch: the held runs no later arrival touched. */
+  private sackBlocksAsOf(arrival: number): TcpOptions {
+    if (!this.sackPermitted || this.reassembly.isEmpty) return NO_OPTIONS;
+    const blocks: SackBlock[] = [];
+    for (const { start, end } of this.reassembly.sackRanges(4, { arrival })) {
+      blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
+    }
+    return blocks.length === 0 ? NO_OPTIONS : { sack: blocks };
   }
 
   /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */

@@ -202,10 +202,17 @@ describe('Reassembler', () => {
       { start: 50, end: 65 },
       { start: 10, end: 20 },
     ]);
-    // An offset in no run, or at a run's end (not in it): recency alone.
-    const byRecency = reassembler.sackRanges(3);
-    expect(reassembler.sackRanges(3, answering(25, 3))).toEqual(byRecency);
-    expect(reassembler.sackRanges(3, answering(20, 3))).toEqual(byRecency);
+    // An offset in no run, at a run's end (not in it), or none (an in-order arrival): the runs
+    // untouched since, by recency. Answering the latest arrival is recency alone.
+    const untouchedSinceFourth = [
+      { start: 70, end: 80 },
+      { start: 30, end: 40 },
+      { start: 10, end: 20 },
+    ];
+    expect(reassembler.sackRanges(3, answering(25, 3))).toEqual(untouchedSinceFourth);
+    expect(reassembler.sackRanges(3, answering(20, 3))).toEqual(untouchedSinceFourth);
+    expect(reassembler.sackRanges(3, { arrival: arrivals[3]! })).toEqual(untouchedSinceFourth);
+    expect(reassembler.sackRanges(3, { arrival: reassembler.latestArrival })).toEqual(reassembler.sackRanges(3));
   });
 
   it('chooses SACK ranges as sorting the runs by recency would, for any arrivals', () => {
@@ -236,6 +243,9 @@ describe('Reassembler', () => {
           const holding = runs.find((run) => run.start <= answering.offset && answering.offset < run.end)!;
           const expected = [holding, ...byRecency.filter((run) => run !== holding && run.last <= answering.arrival)];
           expect(reassembler.sackRanges(max, answering)).toEqual(expected.slice(0, max).map(strip));
+          // Answering an in-order arrival: no run first, the untouched ones by recency.
+          const untouched = byRecency.filter((run) => run.last <= answering.arrival);
+          expect(reassembler.sackRanges(max, { arrival: answering.arrival })).toEqual(untouched.slice(0, max).map(strip));
         },
       ),
       { numRuns: 300 },

@@ -174,18 +174,19 @@ export class Reassembler {
    * most recently updated on, at most `max` of them.
    *
    * With `answering`, for an ACK that answers one arrival of a batch taken
-   * whole before it was answered (its offset, and `latestArrival` just after
-   * it was inserted): the run holding it first, then only runs no arrival has
-   * touched since, as if the later ones had not come yet. A block for data the
-   * sender sent after the one answered would make it take everything between
-   * for lost (RFC 8985 §6.2) before the batch's later ACKs report it.
+   * whole before it was answered (`latestArrival` just after it came, and for
+   * an out-of-order one its offset): only runs no arrival has touched since,
+   * as if the later ones had not come yet, the run holding the offset first.
+   * A block for data the sender sent after the one answered would make it take
+   * everything between for lost (RFC 8985 §6.2) before the batch's later ACKs
+   * report it.
    */
-  sackRanges(max: number, answering?: { readonly offset: number; readonly arrival: number }): Array<{ start: number; end: number }> {
+  sackRanges(max: number, answering?: { readonly offset?: number; readonly arrival: number }): Array<{ start: number; end: number }> {
     const runs = this.runs;
     const ranges: Array<{ start: number; end: number }> = [];
     if (max <= 0 || runs.length === 0) return ranges;
     let holding: HeldRun | undefined;
-    if (answering !== undefined) {
+    if (answering?.offset !== undefined) {
       const position = this.base + answering.offset;
       for (const run of runs) {
         if (run.start <= position && position < run.end) {
@@ -196,7 +197,7 @@ export class Reassembler {
     }
     // Each run's lastArrival is its own (an arrival touches one run), so "the most recent one
     // not taken yet" is well defined; `max` is at most four and the runs few: no sorting needed.
-    const newest = holding === undefined ? Infinity : answering!.arrival;
+    const newest = answering === undefined ? Infinity : answering.arrival;
     if (holding !== undefined) ranges.push({ start: holding.start - this.base, end: holding.end - this.base });
     let below = Infinity;
     while (ranges.length < max) {

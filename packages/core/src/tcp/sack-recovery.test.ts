@@ -432,6 +432,19 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
     drill.expectNothingSent();
   });
 
+  it('puts SACK blocks in the ACKs for in-order data of a batch too, of what had arrived by then', () => {
+    // RFC 2018 §4: every ACK carries SACK while data is held. The ACK for segments 1 and 2 reports 10,
+    // which came before them, and not 12, which came after.
+    const drill = receiving()
+      .at(300)
+      .peerSendsTogether([10, 1, 2, 3, 4, 12].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+    drill
+      .expectSent({ flags: 'A', ack: peerStart(3), sack: [peerBlock(10, 10)] })
+      .expectSent({ flags: 'A', ack: peerStart(5), sack: [peerBlock(10, 10)] })
+      .expectSent({ flags: 'A', ack: peerStart(5), sack: [peerBlock(12, 12), peerBlock(10, 10)] })
+      .expectNothingSent();
+  });
+
   it('reports every run a batch brought once more after a hole in the batch was filled', () => {
     const drill = receiving()
       .at(300)
