@@ -72,6 +72,8 @@ export type IcmpReport =
 const MAX_ACK_POINTS = 64;
 /** Bound on the out-of-order arrivals of one batch whose ACKs each put their own block first. */
 const MAX_SACK_TRIGGERS = 64;
+/** Bound on the duplicates below RCV.NXT of one batch reported in ACKs of their own. */
+const MAX_DUPLICATE_REPORTS = 16;
 
 /**
  * Out-of-order data that arrived in the current batch, waiting for its
@@ -254,8 +256,12 @@ export class Connection {
   private retransmittedAtTs = 0;
   /** TSecr of the ACK being processed. */
   private echoedTimestamp: number | undefined;
-  /** A segment received twice, to report in the next ACK as a D-SACK block (RFC 2883). */
-  private duplicateReport: SackBlock | undefined;
+  /**
+   * Segments received twice below RCV.NXT (and held ones past the bound on a batch's
+   * arrivals), each to report in an ACK of its own as a D-SACK block (RFC 2883), as one by
+   * one: a batch may bring several.
+   */
+  private readonly duplicateReports: SackBlock[] = [];
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
   /**
@@ -735,7 +741,7 @@ export class Connection {
       // RFC 2883: data received twice is reported in the ACK's first SACK block (a D-SACK),
       // which tells the sender that a retransmission, such as a loss probe, was not needed.
       if (this.sackPermitted && seg.payload.length > 0 && seqLe(seqAdd(seg.seq, seg.payload.length), this.rcvNxt)) {
-        this.duplicateReport = { left: seg.seq, right: seqAdd(seg.seq, seg.payload.length) };
+        this.noteDuplicate({ left: seg.seq, right: seqAdd(seg.seq, seg.payload.length) });
       }
       this.ackNow = true;
       return;
@@ -1210,7 +1216,7 @@ export class Connection {
       if (last.end === start) last.end = end;
       last.acks += segments;
       last.arrival = arrival;
-      if (duplicate !== undefined) this.duplicateReport = duplicate;
+      if (duplicate !== undefined) this.noteDuplicate(duplicate);
     } else {
       triggers.push({ seq: start, end, acks: segments, arrival, duplicate });
     }
@@ -1684,13 +1690,20 @@ export class Connection {
       this.ackNow = true;
       return segment;
     }
-    if (!this.ackNow && this.dupAcksOwed === 0 && !this.sackTriggerOwed()) return undefined;
+    if (!this.ackNow && this.dupAcksOwed === 0 && !this.sackTriggerOwed() && this.duplicateReports.length === 0) return undefined;
     // A bare ACK carries SND.MAX, not a SND.NXT moved back by a timeout: the peer may hold
     // everything up to SND.MAX, and would find an older sequence number unacceptable.
     const ack = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocks());
     if (this.dupAcksOwed > 0) this.dupAcksOwed--;
-    this.ackNow = this.dupAcksOwed > 0 || this.sackTriggerOwed();
+    this.ackNow = this.dupAcksOwed > 0 || this.sackTriggerOwed() || this.duplicateReports.length > 0;
     return ack;
+  }
+
+  /** A D-SACK block to report (RFC 2883); past a bound, the latest replaces the last one kept. */
+  private noteDuplicate(block: SackBlock): void {
+    const reports = this.duplicateReports;
+    if (reports.length < MAX_DUPLICATE_REPORTS) reports.push(block);
+    else reports[reports.length - 1] = block;
   }
 
   /** Whether an out-of-order arrival of the batch is still owed an ACK; those a filled hole delivered are dropped. */
@@ -1720,11 +1733,7 @@ export class Connection {
   private sackBlocks(): TcpOptions {
     const trigger = this.takeSackTrigger();
     // One D-SACK block an ACK: its own arrival's, else one below RCV.NXT still to report.
-    let duplicate = trigger?.duplicate;
-    if (duplicate === undefined) {
-      duplicate = this.duplicateReport;
-      this.duplicateReport = undefined;
-    }
+    const duplicate = trigger?.duplicate ?? this.duplicateReports.shift();
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
     // RFC 2883 §4: a D-SACK block goes first, and is reported once.
     const blocks: SackBlock[] = duplicate === undefined ? [] : [duplicate];

@@ -212,6 +212,20 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
       .expectSent({ flags: 'A', ack: 1, sack: [block(3), block(1)], at: 301 });
   });
 
+  it('reports each segment of a batch received twice below RCV.NXT in an ACK of its own', () => {
+    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+    const segment = (n: number) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: MSS });
+    established()
+      .at(200)
+      .peerSendsTogether([segment(0), segment(1)])
+      .expectSent({ flags: 'A', ack: block(2)[0], sack: [] })
+      .at(300)
+      .peerSendsTogether([segment(0), segment(1)])
+      .expectSent({ flags: 'A', ack: block(2)[0], sack: [block(0)] })
+      .expectSent({ flags: 'A', ack: block(2)[0], sack: [block(1)] })
+      .expectNothingSent();
+  });
+
   it('reports each duplicate of a batch in the ACK that answers it, as one by one', () => {
     const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
     const segment = (n: number) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: MSS });
