@@ -1690,13 +1690,18 @@ export class Connection {
       this.ackNow = true;
       return segment;
     }
-    if (!this.ackNow && this.dupAcksOwed === 0 && !this.sackTriggerOwed() && this.duplicateReports.length === 0) return undefined;
+    if (!this.ackNow && !this.moreAcksOwed()) return undefined;
     // A bare ACK carries SND.MAX, not a SND.NXT moved back by a timeout: the peer may hold
     // everything up to SND.MAX, and would find an older sequence number unacceptable.
     const ack = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocks());
     if (this.dupAcksOwed > 0) this.dupAcksOwed--;
-    this.ackNow = this.dupAcksOwed > 0 || this.sackTriggerOwed() || this.duplicateReports.length > 0;
+    this.ackNow = this.moreAcksOwed();
     return ack;
+  }
+
+  /** Whether ACKs are owed beyond a pending one: a duplicate for each out-of-order segment, one for each arrival or duplicate to report. */
+  private moreAcksOwed(): boolean {
+    return this.dupAcksOwed > 0 || this.sackTriggerOwed() || this.duplicateReports.length > 0;
   }
 
   /** A D-SACK block to report (RFC 2883); past a bound, the latest replaces the last one kept. */
@@ -1736,21 +1741,22 @@ export class Connection {
     const duplicate = trigger?.duplicate ?? this.duplicateReports.shift();
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
     // RFC 2883 §4: a D-SACK block goes first, and is reported once.
-    const blocks: SackBlock[] = duplicate === undefined ? [] : [duplicate];
-    for (const { start, end } of this.reassembly.sackRanges(4 - blocks.length, trigger)) {
-      blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
-    }
-    return { sack: blocks };
+    return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], trigger) };
   }
 
   /** For an ACK that answers an in-order arrival of a batch: the held runs no later arrival touched. */
   private sackBlocksAsOf(arrival: number): TcpOptions {
     if (!this.sackPermitted || this.reassembly.isEmpty) return NO_OPTIONS;
-    const blocks: SackBlock[] = [];
-    for (const { start, end } of this.reassembly.sackRanges(4, { arrival })) {
+    const blocks = this.appendHeldBlocks([], { arrival });
+    return blocks.length === 0 ? NO_OPTIONS : { sack: blocks };
+  }
+
+  /** The held runs `Reassembler.sackRanges` chooses, as SACK blocks after `blocks`: four blocks in all. */
+  private appendHeldBlocks(blocks: SackBlock[], answering?: { readonly offset?: number; readonly arrival: number }): SackBlock[] {
+    for (const { start, end } of this.reassembly.sackRanges(4 - blocks.length, answering)) {
       blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
     }
-    return blocks.length === 0 ? NO_OPTIONS : { sack: blocks };
+    return blocks;
   }
 
   /** Every segment we send carries the current ACK and window, so it clears any pending ACK. */
