@@ -18,7 +18,7 @@ afterAll(() => {
 });
 
 /**
- * Writes a stand-in for main.js. It gets `fetch URL ... -o TARGET ...` and
+ * Writes a stand-in for the CLI. It gets `fetch URL ... -o TARGET ...` and
  * copies www/<name> (next to TARGET's folder) to TARGET; `behaviour` is JS run
  * after the copy with `name`, `target` and `fs` in scope.
  */
@@ -123,7 +123,7 @@ describe('tcpts demo', () => {
     expect(result.stderr).toContain('run as root');
   });
 
-  it('says to build first when main.js is missing', async () => {
+  it('says to build first when the CLI is missing', async () => {
     const result = await runDemo({ mainScript: join(scriptDir, 'absent.js') });
     expect(result.code).toBe(demoCheckFailed);
     expect(result.stderr).toContain('pnpm build');

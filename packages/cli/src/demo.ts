@@ -61,7 +61,7 @@ export type DemoLab = Pick<
 
 export interface DemoDependencies {
   readonly createLab: (options: { name: string; subnet: number }) => Promise<DemoLab>;
-  /** The compiled CLI entry the child fetches run. */
+  /** The CLI the child fetches run: the bundle `pnpm build` makes, dist/tcpts.js. */
   readonly mainScript: string;
   readonly isRoot: () => boolean;
   /** Whether an interface exists in our own namespace (else the child runs inside the client namespace). */
@@ -86,7 +86,7 @@ const loadCreateLab: DemoDependencies['createLab'] = async (options) => {
 
 export const defaultDemoDependencies: DemoDependencies = {
   createLab: loadCreateLab,
-  mainScript: fileURLToPath(new URL('./main.js', import.meta.url)),
+  mainScript: fileURLToPath(new URL('./tcpts.js', import.meta.url)),
   isRoot: () => process.getuid?.() === 0,
   hasLocalInterface: (iface) => existsSync(`/sys/class/net/${iface}`),
   tempRoot: tmpdir(),

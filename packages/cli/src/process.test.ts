@@ -12,7 +12,8 @@ import { ExitCode } from './errors.js';
 import { CLI_NODE_OPTIONS } from './node-options.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const mainScript = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+/** The bundled CLI, as the `tcpts` bin and the package scripts run it. */
+const mainScript = fileURLToPath(new URL('../dist/tcpts.js', import.meta.url));
 
 interface Outcome {
   readonly code: number | null;
@@ -38,8 +39,8 @@ const expectOneLine = (outcome: Outcome, pattern: RegExp): void => {
 };
 
 beforeAll(async () => {
-  // The whole build, as `pnpm build` does: the demo's child runs the compiled io-pcap and core too.
-  const build = await exec('pnpm', ['exec', 'tsc', '-b'], 110_000);
+  // The whole build, as `pnpm build` does: tsc, then the bundle.
+  const build = await exec('pnpm', ['-s', 'build'], 110_000);
   if (build.code !== 0) throw new Error(`pnpm build failed: ${build.stdout}${build.stderr}`);
 }, 120_000);
 

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireFromPackage } from './package-require.js';
 
 /** The part of npm `cap` (a CommonJS libpcap addon without type declarations) that we use. */
 interface CapHandle {
@@ -24,7 +24,7 @@ let loaded: CapModule | undefined;
 
 /** Loads the addon on first use, so that importing this package does not require libpcap. */
 function loadCap(): CapModule {
-  loaded ??= createRequire(import.meta.url)('cap') as CapModule;
+  loaded ??= requireFromPackage('cap') as CapModule;
   return loaded;
 }
 

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireFromPackage } from './package-require.js';
 
 /** An open packet socket; only the addon reads it. */
 export interface RingHandle {
@@ -54,11 +54,12 @@ export interface PacketRingAddon {
   describeError(code: number): string;
 }
 
-const ADDON_PATH = '../native/build/packet-ring.node';
+/** Relative to the package root. */
+const ADDON_PATH = './native/build/packet-ring.node';
 let loaded: PacketRingAddon | undefined;
 
 /** Loads the addon on first use; throws when it was not built (`node packages/io-pcap/native/build.mjs`). */
 export function loadPacketRing(): PacketRingAddon {
-  loaded ??= createRequire(import.meta.url)(ADDON_PATH) as PacketRingAddon;
+  loaded ??= requireFromPackage(ADDON_PATH) as PacketRingAddon;
   return loaded;
 }

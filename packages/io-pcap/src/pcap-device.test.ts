@@ -192,6 +192,7 @@ describe('PcapDevice errors', () => {
         'errors',
         'frame-device',
         'offload-check',
+        'package-require',
         'pcap-device',
         'packet-ring-binding',
         'packet-ring-device',
@@ -204,10 +205,11 @@ describe('PcapDevice errors', () => {
         });
         await writeFile(join(dir, 'src', `${name}.js`), output.outputText);
       }
-      // The ring addon sits where the binding looks for it, relative to the module.
+      // The ring addon sits where the binding looks for it, relative to the package root.
       await mkdir(join(dir, 'native', 'build'), { recursive: true });
       await copyFile(join(HERE, '..', 'native', 'build', 'packet-ring.node'), join(dir, 'native', 'build', 'packet-ring.node'));
-      await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+      // Named as this package, so that the addons are found from the temp dir's root as from the package's.
+      await writeFile(join(dir, 'package.json'), '{"name":"@tcpts/io-pcap","type":"module","exports":{".":"./src/pcap-device.js"}}');
       // The device code imports the core (its frame allocator): make it resolvable from the temp dir.
       await mkdir(join(dir, 'node_modules', '@tcpts'), { recursive: true });
       await symlink(join(HERE, '..', '..', 'core'), join(dir, 'node_modules', '@tcpts', 'core'));

@@ -1,11 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createHost, type HostEvent, type TcpConfig } from '@tcpts/core';
 import { formatIpv4, parseIpv4 } from './addresses.js';
 import { IoPcapError } from './errors.js';
 import { emptyCounters, type DeviceCounters, type FrameDevice, type FrameReceiver } from './frame-device.js';
 import { inspectFrame } from './offload-check.js';
+import { requireFromPackage } from './package-require.js';
 import { PcapStack } from './realtime-driver.js';
 
 /**
@@ -102,7 +102,7 @@ export class RawIpDevice implements FrameDevice {
   static open(options: RawIpDeviceOptions): RawIpDevice {
     let raw: RawSocketModule;
     try {
-      raw = createRequire(import.meta.url)('raw-socket') as RawSocketModule;
+      raw = requireFromPackage('raw-socket') as RawSocketModule;
     } catch (cause) {
       throw new IoPcapError('pcap', `cannot load the raw socket binding (npm raw-socket): ${String(cause)}`, { cause });
     }

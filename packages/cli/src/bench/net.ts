@@ -21,7 +21,8 @@ import { fetchArgvForLab } from '../demo.js';
 import { CLI_NODE_OPTIONS } from '../node-options.js';
 import { parseTransferSummary } from '../progress.js';
 
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+/** The bundled CLI, as users run it. */
+const MAIN = fileURLToPath(new URL('../tcpts.js', import.meta.url));
 const HTTP_PORT = 8080;
 const SINK_PORT = 9000;
 const MB = 1024 * 1024;
