@@ -4,9 +4,10 @@
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
  * server's output; 1000 MB clean, to /dev/null, for the rate of warm stacks;
  * an upload (our sender, kernel receiver) of 100 MB. Each
- * row runs three times (TCPTS_BENCH_RUNS), dirty pages written out before
- * every timed transfer, and prints medians of MB/s and of the runs' ratios
- * with their range. Needs root: it builds its own namespaces.
+ * row runs three times (TCPTS_BENCH_RUNS), the contestants in a rotating
+ * order, dirty pages written out before every timed transfer, and prints
+ * medians of MB/s and of the runs' ratios with their range. Needs root: it
+ * builds its own namespaces.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -63,6 +64,27 @@ const run = (argv: string[]): Promise<{ code: number | null; stderr: string }> =
 /** Both ways our stack can reach the interface, each measured against the same kernel run. */
 const CAPTURES: readonly CaptureKind[] = ['libpcap', 'packet-ring'];
 
+/** Who takes part in each run of a row: our stack through each capture, and the kernel. */
+type Contestant = CaptureKind | 'kernel';
+const CONTESTANTS: readonly Contestant[] = [...CAPTURES, 'kernel'];
+
+/**
+ * The order of the contestants in run `run` of a row: each run starts one
+ * later, so that over three runs each goes first, second and third once. The
+ * place matters: a download by our stack right after the kernel's was slower
+ * than the next two (100 MB to a file, medians of eight: 184, 208 and
+ * 252 MB/s; to /dev/null 275, 311 and 310), while the kernel's own showed no
+ * such effect. In a fixed order the first contestant always paid for it.
+ */
+const rotation = (run: number): Contestant[] =>
+  CONTESTANTS.map((_, i) => CONTESTANTS[(i + run) % CONTESTANTS.length]!);
+
+/** One run's results by contestant, as a Sample's fields. */
+const byCapture = (results: ReadonlyMap<Contestant, number>): { ours: number[]; kernel: number } => ({
+  ours: CAPTURES.map((capture) => results.get(capture)!),
+  kernel: results.get('kernel')!,
+});
+
 async function oursDownload(lab: Lab, url: string, out: string, capture: CaptureKind, expectedBytes?: number): Promise<number> {
   const argv = fetchArgvForLab(lab, url, out, ['--stats', '--capture', capture]);
   const { code, stderr } = await run([process.execPath, ...CLI_NODE_OPTIONS, MAIN, ...argv]);
@@ -96,13 +118,13 @@ async function steadyDownload(lab: Lab): Promise<Sample[]> {
   const url = `http://${lab.serverIp}:${HTTP_PORT}/${STEADY_MB}.bin`;
   const samples: Sample[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const ours: number[] = [];
-    for (const capture of CAPTURES) {
+    const rates = new Map<Contestant, number>();
+    for (const who of rotation(run)) {
       await settle();
-      ours.push(await oursDownload(lab, url, '/dev/null', capture, STEADY_MB * MB));
+      const bytes = STEADY_MB * MB;
+      rates.set(who, who === 'kernel' ? await kernelDownload(lab, url, '/dev/null', bytes) : await oursDownload(lab, url, '/dev/null', who, bytes));
     }
-    await settle();
-    samples.push({ ours, kernel: await kernelDownload(lab, url, '/dev/null', STEADY_MB * MB) });
+    samples.push(byCapture(rates));
   }
   return samples;
 }
@@ -137,7 +159,7 @@ async function setLoss(lab: Lab, percent: number): Promise<void> {
   if (result.code !== 0) throw new Error(`nft refused the loss rule: ${result.stderr}`);
 }
 
-async function upload(lab: Lab, bytes: number): Promise<{ ours: number[]; kernel: number }> {
+async function upload(lab: Lab, bytes: number, order: readonly Contestant[]): Promise<Sample> {
   const sink = spawn('ip', ['netns', 'exec', lab.serverNs, 'python3', '-c', SINK, lab.serverIp, String(SINK_PORT)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -170,9 +192,7 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number[]; kernel
       if (n !== bytes) throw new Error(`the sink received ${n} of ${bytes} bytes`);
       return bytes / MB / seconds!;
     };
-
-    const ours: number[] = [];
-    for (const capture of CAPTURES) {
+    const ours = async (capture: CaptureKind): Promise<void> => {
       const stack = await PcapStack.open({ iface: lab.clientIface, ip: lab.stackIp, prefixLength: lab.prefixLength, capture });
       try {
         const socket = await stack.connect(lab.serverIp, SINK_PORT, { timeoutMs: 10_000 });
@@ -186,12 +206,19 @@ async function upload(lab: Lab, bytes: number): Promise<{ ours: number[]; kernel
       } finally {
         await stack.close();
       }
-      ours.push(await measure());
+    };
+    const kernel = async (): Promise<void> => {
+      const python = `import socket,sys\nc=socket.create_connection((sys.argv[1],${SINK_PORT}))\nb=bytes(1<<20)\nfor _ in range(${bytes / MB}): c.sendall(b)\nc.close()`;
+      const sent = await lab.exec(lab.clientNs, ['python3', '-c', python, lab.serverIp], { timeoutMs: 120_000 });
+      if (sent.code !== 0) throw new Error(`kernel upload failed: ${sent.stderr}`);
+    };
+
+    const rates = new Map<Contestant, number>();
+    for (const who of order) {
+      await (who === 'kernel' ? kernel() : ours(who));
+      rates.set(who, await measure());
     }
-    const python = `import socket,sys\nc=socket.create_connection((sys.argv[1],${SINK_PORT}))\nb=bytes(1<<20)\nfor _ in range(${bytes / MB}): c.sendall(b)\nc.close()`;
-    const sent = await lab.exec(lab.clientNs, ['python3', '-c', python, lab.serverIp], { timeoutMs: 120_000 });
-    if (sent.code !== 0) throw new Error(`kernel upload failed: ${sent.stderr}`);
-    return { ours, kernel: await measure() };
+    return byCapture(rates);
   } finally {
     sink.kill();
   }
@@ -207,7 +234,7 @@ const settle = (): Promise<unknown> => run(['sync']);
 /** Runs of each transfer: this machine varies by a third from run to run, the kernel more. */
 const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 3) || 3);
 
-/** One run of a row: ours through each capture, then the kernel, over the same path. */
+/** One run of a row: ours through each capture and the kernel, over the same path. */
 interface Sample {
   readonly ours: readonly number[];
   readonly kernel: number;
@@ -286,25 +313,24 @@ async function main(): Promise<void> {
       for (const size of [10, 100]) {
         const url = `http://${lab.serverIp}:${HTTP_PORT}/${size}.bin`;
         const out = join(dir, `got-${size}.bin`);
+        const kernelOut = join(dir, `kernel-${size}.bin`);
         const expected = await sha256File(join(dir, `${size}.bin`));
         const samples: Sample[] = [];
         let intact = true;
         for (let run = 0; run < RUNS; run++) {
-          const ours: number[] = [];
-          const oursRetransmitted: number[] = [];
-          for (const capture of CAPTURES) {
+          const rates = new Map<Contestant, number>();
+          const retransmissions = new Map<Contestant, number>();
+          for (const who of rotation(run)) {
             await settle();
-            const [rate, retransmitted] = await counting(lab, () => oursDownload(lab, url, out, capture));
-            ours.push(rate);
-            oursRetransmitted.push(retransmitted);
-            intact &&= (await sha256File(out)) === expected;
-            await rm(out, { force: true });
+            const [rate, retransmitted] = await counting(lab, () =>
+              who === 'kernel' ? kernelDownload(lab, url, kernelOut) : oursDownload(lab, url, out, who),
+            );
+            rates.set(who, rate);
+            retransmissions.set(who, retransmitted);
+            if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
+            await rm(who === 'kernel' ? kernelOut : out, { force: true });
           }
-          const kernelOut = join(dir, `kernel-${size}.bin`);
-          await settle();
-          const [kernel, kernelRetransmitted] = await counting(lab, () => kernelDownload(lab, url, kernelOut));
-          await rm(kernelOut, { force: true });
-          samples.push({ ours, kernel, retransmitted: { ours: oursRetransmitted, kernel: kernelRetransmitted } });
+          samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions) });
         }
         console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
         if (loss > 0) console.log(retransmissionsRow(samples));
@@ -315,7 +341,7 @@ async function main(): Promise<void> {
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
       const samples: Sample[] = [];
-      for (let run = 0; run < RUNS; run++) samples.push(await upload(lab, 100 * MB));
+      for (let run = 0; run < RUNS; run++) samples.push(await upload(lab, 100 * MB, rotation(run)));
       console.log(row(`upload   100 MB, ${loss}% loss`, samples));
     }
     await setLoss(lab, 0);
