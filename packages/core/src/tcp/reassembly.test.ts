@@ -262,6 +262,24 @@ describe('Reassembler', () => {
     expect(Array.from(reassembler.takeReady() ?? [])).toEqual(Array.from(bytes));
   });
 
+  it('hands a long run out 64 KiB at a time, the rest still held and reported', () => {
+    const reassembler = new Reassembler(1 << 20);
+    const run = new Uint8Array(200 * 1024).map((_, i) => (i * 7) & 0xff);
+    expect(reassembler.insert(1, run)).toBe(run.length);
+    expect(reassembler.insert(run.length + 10, Uint8Array.of(5))).toBe(1); // a later run, beyond a hole
+    reassembler.advance(1); // the hole before the long run is filled
+    const pieces: Uint8Array[] = [];
+    for (let piece = reassembler.takeReady(); piece !== undefined; piece = reassembler.takeReady()) {
+      pieces.push(piece);
+      reassembler.advance(piece.length);
+      // What is not taken yet is still held, and the later run keeps its place.
+      expect(reassembler.bufferedBytes).toBe(run.length - pieces.reduce((sum, p) => sum + p.length, 0) + 1);
+    }
+    expect(pieces.map((p) => p.length)).toEqual([65536, 65536, 65536, 200 * 1024 - 3 * 65536]);
+    expect(Buffer.concat(pieces).equals(Buffer.from(run))).toBe(true);
+    expect(reassembler.sackRanges(4)).toEqual([{ start: 9, end: 10 }]);
+  });
+
   it('grows its storage up to the limit without losing held bytes', () => {
     const limit = 1 << 20;
     const reassembler = new Reassembler(limit, 16);

@@ -22,6 +22,14 @@ interface HeldRun {
 }
 
 const DEFAULT_INITIAL_STORAGE = 64 * 1024;
+/**
+ * The most `takeReady` copies out at once. A hole filled after a window of
+ * loss can free megabytes, and copies that large come from fresh memory the
+ * kernel maps, faults in and zeroes page by page, then unmaps once collected:
+ * 63 ms per 100 MiB in 4 MiB pieces, 9 ms in 64 KiB ones, which the allocator
+ * reuses.
+ */
+const MAX_TAKE = 64 * 1024;
 
 export class Reassembler {
   readonly limit: number;
@@ -151,14 +159,16 @@ export class Reassembler {
   }
 
   /**
-   * If a held run starts at RCV.NXT, removes it and returns a copy of its
-   * bytes; the caller delivers them and then calls `advance(run.length)`.
+   * If a held run starts at RCV.NXT, removes its first bytes (at most 64 KiB,
+   * all of a shorter run) and returns a copy of them; the caller delivers
+   * them and then calls `advance(bytes.length)`, and asks again for the rest.
    */
   takeReady(): Uint8Array | undefined {
     const run = this.runs[0];
     if (run === undefined || run.start !== this.base) return undefined;
-    this.runs.shift();
-    const length = run.end - run.start;
+    const length = Math.min(run.end - run.start, MAX_TAKE);
+    if (length === run.end - run.start) this.runs.shift();
+    else run.start += length;
     this.held -= length;
     const storage = this.storage as Uint8Array;
     const out = new Uint8Array(length);
