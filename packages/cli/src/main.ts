@@ -255,7 +255,8 @@ const startedAsProgram = (): boolean => {
   }
 };
 
-const main = async (): Promise<void> => {
+/** `run` as the program: with the process's own streams and signals, exiting with its code. */
+export const main = async (): Promise<void> => {
   const interrupt = new AbortController();
   let signals = 0;
   const onSignal = (): void => {
