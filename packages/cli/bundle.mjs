@@ -29,7 +29,7 @@ await build({
   // The ES module builds of dependencies that ship both (xstate, fp-ts).
   mainFields: ['module', 'main'],
   conditions: ['module'],
-  // Our modules ask for their own URL (io-pcap to find its addons, main.js whether it is the program).
+  // Our modules ask for their own URL (io-pcap to find its addons, the demo its CLI).
   define: { 'import.meta.url': 'bundleUrl' },
   banner: { js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',

@@ -1,11 +1,8 @@
-#!/usr/bin/env -S node --v8-pool-size=1
 /**
  * `tcpts`: fetch web pages over our own TCP/IP stack.
- * `run` holds everything; this file's top level only calls it when started as a program.
+ * `run` holds everything; `main` runs it as the program (tcpts.ts starts it, from the bundle).
  */
-import { realpathSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { demoCommand, type DemoDependencies } from './demo.js';
 import { DIAGRAM_FORMATS, diagramCommand, type DiagramFormat } from './diagram.js';
@@ -245,16 +242,6 @@ export const run = async (argv: readonly string[], io: CliIo, deps: RunDependenc
   }
 };
 
-const startedAsProgram = (): boolean => {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-};
-
 /** `run` as the program: with the process's own streams and signals, exiting with its code. */
 export const main = async (): Promise<void> => {
   const interrupt = new AbortController();
@@ -272,4 +259,3 @@ export const main = async (): Promise<void> => {
   process.exit(code);
 };
 
-if (startedAsProgram()) void main();
