@@ -9,10 +9,9 @@ export { openPcapStack } from './stack.js';
 export { formatHostEvent, formatSegment, formatFlags, formatOptions } from './trace.js';
 export { diagramCommand, renderDiagram, DIAGRAM_FORMATS, type DiagramFormat, type DiagramOptions } from './diagram.js';
 export { replayCommand, countRecording, describeDifference, type ReplayOptions, type RecordingCounts } from './replay.js';
+export { parseInspectorUrl, DEFAULT_INSPECTOR_URL } from './inspector-url.js';
 export {
   openInspector,
-  parseInspectorUrl,
-  DEFAULT_INSPECTOR_URL,
   type LiveInspector,
   type InspectObserver,
   type InspectorLimits,

@@ -7,7 +7,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createHost, type HostConfig } from '@tcpts/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { openInspector, parseInspectorUrl } from './inspector.js';
+import { openInspector } from './inspector.js';
+import { parseInspectorUrl } from './inspector-url.js';
 
 interface Message {
   readonly type: string;

@@ -35,8 +35,6 @@ export interface InspectorLimits {
   readonly backlog: number;
 }
 
-export { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector-url.js';
-
 const DEFAULT_LIMITS: InspectorLimits = { connectWaitMs: 2_000, closeWaitMs: 1_000, backlog: 10_000 };
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
