@@ -107,6 +107,10 @@ async function kernelDownload(lab: Lab, url: string, out: string, expectedBytes?
   return speed! / MB;
 }
 
+/** A download by `who`, our stack through a capture or kernel curl, in MB/s. */
+const download = (lab: Lab, who: Contestant, url: string, out: string, expectedBytes?: number): Promise<number> =>
+  who === 'kernel' ? kernelDownload(lab, url, out, expectedBytes) : oursDownload(lab, url, out, who, expectedBytes);
+
 /**
  * The rate once both stacks are warm: 1000 MB, ten times the 100 MB file, to /dev/null on both sides (a
  * file that size makes the page cache's writeback the bottleneck). The sized
@@ -121,8 +125,7 @@ async function steadyDownload(lab: Lab): Promise<Sample[]> {
     const rates = new Map<Contestant, number>();
     for (const who of rotation(run)) {
       await settle();
-      const bytes = STEADY_MB * MB;
-      rates.set(who, who === 'kernel' ? await kernelDownload(lab, url, '/dev/null', bytes) : await oursDownload(lab, url, '/dev/null', who, bytes));
+      rates.set(who, await download(lab, who, url, '/dev/null', STEADY_MB * MB));
     }
     samples.push(byCapture(rates));
   }
@@ -307,7 +310,7 @@ async function main(): Promise<void> {
     const server = await lab.startHttpServer(dir, HTTP_PORT);
     // Untimed, as a user's earlier runs would: every timed one then starts with V8's code cache
     // (code-cache.ts), which `pnpm build` has just removed, holding both captures' code.
-    for (const capture of CAPTURES) await oursDownload(lab, `http://${lab.serverIp}:${HTTP_PORT}/10.bin`, '/dev/null', capture, 10 * MB);
+    for (const capture of CAPTURES) await download(lab, capture, `http://${lab.serverIp}:${HTTP_PORT}/10.bin`, '/dev/null', 10 * MB);
     console.log(`MB/s, medians of ${RUNS} runs (TCPTS_BENCH_RUNS); ratios: median of the runs' ratios (range)`);
     console.log('                         ours MB/s          kernel   ratio to kernel');
     console.log('                       libpcap  packet-ring  MB/s   libpcap            packet-ring');
@@ -325,13 +328,12 @@ async function main(): Promise<void> {
           const retransmissions = new Map<Contestant, number>();
           for (const who of rotation(run)) {
             await settle();
-            const [rate, retransmitted] = await counting(lab, () =>
-              who === 'kernel' ? kernelDownload(lab, url, kernelOut) : oursDownload(lab, url, out, who),
-            );
+            const target = who === 'kernel' ? kernelOut : out;
+            const [rate, retransmitted] = await counting(lab, () => download(lab, who, url, target));
             rates.set(who, rate);
             retransmissions.set(who, retransmitted);
             if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
-            await rm(who === 'kernel' ? kernelOut : out, { force: true });
+            await rm(target, { force: true });
           }
           samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions) });
         }
