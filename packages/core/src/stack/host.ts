@@ -6,6 +6,7 @@ import { initialSequenceNumber } from '../tcp/isn.js';
 import { resetFor } from '../tcp/reset.js';
 import { BROADCAST_MAC, isInPrefix, formatIpv4, prefixMask } from '../wire/addresses.js';
 import { ArpOperation, arpReplyFor, decodeArp } from '../wire/arp.js';
+import { allocateBytes } from '../wire/bytes.js';
 import { formatDecodeError } from '../wire/decode-error.js';
 import {
   ETHERNET_HEADER_LENGTH,
@@ -15,7 +16,8 @@ import {
   readEthernetDst,
   readEthernetSrc,
 } from '../wire/ethernet.js';
-import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, encodeTcpFrameInto, type FrameAddressing } from '../wire/frame.js';
+import { encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, type FrameAddressing, tcpFrameLength } from '../wire/frame.js';
+import { type FlowAddressing, FrameHeaderTemplate } from '../wire/frame-template.js';
 import {
   classifyIcmpError,
   decodeIcmp,
@@ -83,6 +85,8 @@ interface ConnectionEntry {
   readonly listener: SocketId | undefined;
   /** Ethernet address of the next hop, once known. */
   nextHopMac: number | undefined;
+  /** The headers of this connection's frames to `nextHopMac`, made at its first frame there. */
+  frameHeaders: FrameHeaderTemplate | undefined;
   readonly nextHopIp: number;
   /** The application has been told about this socket. */
   announced: boolean;
@@ -550,10 +554,15 @@ export class Host implements NetworkHost {
       return 0;
     }
     entry.nextHopMac = mac;
-    if (into !== undefined) {
-      return encodeTcpFrameInto(into, offset, this.addressingTo(mac, entry.remoteIp), segment, this.tcpChecksumMode);
+    let headers = entry.frameHeaders;
+    if (headers === undefined || headers.addressing.dstMac !== mac) {
+      headers = entry.frameHeaders = new FrameHeaderTemplate(this.flowTo(mac, entry.remoteIp), IpProtocol.TCP);
     }
-    this.queueFrame(this.tcpFrame(mac, entry.remoteIp, segment));
+    const identification = this.nextIpId();
+    if (into !== undefined) return headers.writeTcpFrame(into, offset, identification, segment, this.tcpChecksumMode);
+    const frame = allocateBytes(tcpFrameLength(segment));
+    headers.writeTcpFrame(frame, 0, identification, segment, this.tcpChecksumMode);
+    this.queueFrame(frame);
     return 0;
   }
 
@@ -578,7 +587,11 @@ export class Host implements NetworkHost {
   }
 
   private addressingTo(dstMac: number, dstIp: number): FrameAddressing {
-    return { srcMac: this.mac, dstMac, srcIp: this.ip, dstIp, ttl: DEFAULT_TTL, identification: this.nextIpId() };
+    return { ...this.flowTo(dstMac, dstIp), identification: this.nextIpId() };
+  }
+
+  private flowTo(dstMac: number, dstIp: number): FlowAddressing {
+    return { srcMac: this.mac, dstMac, srcIp: this.ip, dstIp, ttl: DEFAULT_TTL };
   }
 
   private afterInput(entry: ConnectionEntry): void {
@@ -768,6 +781,7 @@ export class Host implements NetworkHost {
       localPort,
       listener,
       nextHopMac: undefined,
+      frameHeaders: undefined,
       nextHopIp,
       announced: false,
       reportedCongestion: '',

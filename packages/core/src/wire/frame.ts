@@ -30,7 +30,8 @@ export interface FrameAddressing {
 const IP_OFFSET = ETHERNET_HEADER_LENGTH;
 const TRANSPORT_OFFSET = ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH;
 
-const writeHeaders = (
+/** Writes the Ethernet and IPv4 headers of a datagram carrying `transportLength` bytes of `protocol`. */
+export const writeHeaders = (
   buffer: Uint8Array,
   offset: number,
   addressing: FrameAddressing,

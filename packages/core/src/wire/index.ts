@@ -6,6 +6,7 @@ export * from './checksum-offload.js';
 export * from './decode-error.js';
 export * from './ethernet.js';
 export * from './frame.js';
+export * from './frame-template.js';
 export * from './icmp.js';
 export * from './ipv4.js';
 export * from './ipv4-fragment.js';
