@@ -50,6 +50,15 @@
 #define SLOT_SNAPLEN 8
 #define SLOT_MAC 12
 #define SLOT_VERDICT 28
+/*
+ * On the head of a merged run (verdict 2), in the rest of the padding: how
+ * many slots after it the run absorbed (a 16-bit count, host order). Those
+ * are given back to the kernel at once, their data being in the area, so
+ * JavaScript steps over them without reading them. The kernel cannot fill
+ * them before JavaScript has passed them: it fills the ring in order and
+ * stops at the first slot still ours, and the head is before them.
+ */
+#define SLOT_ABSORBED 30
 /* sockaddr_ll.sll_pkttype, after the header. */
 #define SLOT_PACKET_TYPE (32 + 10)
 /* Where a frame to send starts in its slot: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll). */
@@ -767,8 +776,10 @@ static int area_argument(napi_env env, napi_value value, uint8_t** area, size_t*
  * Walks the receive slots from `first` (wrapping) while the kernel has handed
  * them to us, at most `limit`, and writes each one's verdict into its header
  * (1: TCP checksum right). With an `area`, runs of segments are merged into it
- * (see receive coalescing; verdicts 2 and 3), and the walk ends while it still
- * has room for a run. Only the `count` slots walked carry a fresh verdict.
+ * (see receive coalescing; verdict 2), and the walk ends while it still has
+ * room for a run. The slots a run absorbed go back to the kernel, counted on
+ * its head (SLOT_ABSORBED); every other slot of the `count` walked carries a
+ * fresh verdict.
  */
 static napi_value check_burst(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -802,11 +813,24 @@ static napi_value check_burst(napi_env env, napi_callback_info info) {
       int fits = mac + (size_t)snap <= ring->rx_frame_size;
       /* Frames the kernel sent itself are not ours to merge. */
       int incoming = header[SLOT_PACKET_TYPE] != PACKET_OUTGOING;
+      uint8_t verdict;
       if (c.area != NULL && fits && incoming) {
-        header[SLOT_VERDICT] = coalesce(&c, header + mac, snap, header + SLOT_VERDICT);
+        verdict = coalesce(&c, header + mac, snap, header + SLOT_VERDICT);
       } else {
         if (c.area != NULL) end_run(&c);
-        header[SLOT_VERDICT] = (uint8_t)(fits && tcp_checksum_ok(header + mac, snap));
+        verdict = (uint8_t)(fits && tcp_checksum_ok(header + mac, snap));
+      }
+      if (verdict == VERDICT_ABSORBED) {
+        /* The run's head is the slot whose verdict coalesce keeps (see SLOT_ABSORBED). */
+        uint8_t* head = c.head_verdict - SLOT_VERDICT;
+        uint16_t absorbed;
+        memcpy(&absorbed, head + SLOT_ABSORBED, 2);
+        absorbed++;
+        memcpy(head + SLOT_ABSORBED, &absorbed, 2);
+        __atomic_store_n((uint32_t*)(header + SLOT_STATUS), TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+      } else {
+        header[SLOT_VERDICT] = verdict;
+        memset(header + SLOT_ABSORBED, 0, 2);
       }
       slot = next_slot(slot, ring->rx_frame_count);
     }

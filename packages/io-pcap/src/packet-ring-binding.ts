@@ -40,7 +40,9 @@ export interface PacketRingAddon {
    * one flow are merged too (receive coalescing, by core's `coalesceTcpFrames`
    * rules): the first slot of a run gets verdict 2 and its merged frame is
    * the area's next record (frame length and segment size as two 32-bit
-   * words, then the frame, padded to four bytes); the others get verdict 3.
+   * words, then the frame, padded to four bytes). The run's other slots are
+   * given back to the kernel at once, and their number is the 16-bit word
+   * at offset 30 of the first one's header: the caller steps over them.
    * The walk stops while the area has room for one more run.
    */
   checkBurst(handle: RingHandle, first: number, limit: number, area?: Uint8Array): number;

@@ -34,11 +34,12 @@ const MAC_OFFSET = 12;
 const PACKET_TYPE = 32 + 10; // sockaddr_ll.sll_pkttype
 /** tp_padding[0]: where the addon's checkBurst leaves its checksum verdict. */
 const VERDICT = 28;
+/** tp_padding[2..3], on a merged run's first slot: how many slots after it the run absorbed. */
+const ABSORBED = 30;
 // The verdicts (packet-ring.c): TCP checksum right; right, and the head of a merged frame, which
-// is the coalescing area's next record; right, and merged into an earlier slot's frame.
+// is the coalescing area's next record.
 const VERDICT_CHECKED = 1;
 const VERDICT_MERGED = 2;
-const VERDICT_ABSORBED = 3;
 /** A record of the coalescing area: the merged frame's length and its segments' size, then the frame. */
 const RECORD_HEADER = 8;
 /** Room for merged frames per checkBurst call: sixteen of the largest (64 KB) at least. */
@@ -106,6 +107,7 @@ export class PacketRingDevice implements FrameDevice {
   readonly completesTcpChecksums = true;
   private receiver: FrameReceiver | undefined;
   private readonly bytes: Uint8Array;
+  private readonly halfWords: Uint16Array;
   private readonly words: Int32Array;
   private readonly rxFrames: number;
   private readonly txFrames: number;
@@ -140,6 +142,7 @@ export class PacketRingDevice implements FrameDevice {
     receiveCoalescing: boolean,
   ) {
     this.bytes = new Uint8Array(rings);
+    this.halfWords = new Uint16Array(rings);
     this.words = new Int32Array(rings);
     this.rxFrames = rxFrames;
     this.txFrames = txFrames;
@@ -288,40 +291,34 @@ export class PacketRingDevice implements FrameDevice {
       this.fail(new IoPcapError('pcap', `capture on ${this.iface} stopped: ${why}`));
       return;
     }
-    const { bytes, words, slotSize, area, areaWords } = this;
+    const { bytes, halfWords, words, slotSize, area, areaWords } = this;
     let received = 0;
     // One lap of the ring at most: what arrives meanwhile wakes us again, after other I/O had its turn.
     for (let left = this.rxFrames; left > 0; ) {
       // The addon finds the slots the kernel has handed over, sums their TCP checksums (receive
       // checksum offload) and merges runs of segments into the area (receive coalescing), in one
-      // call; only the slots it walked carry a verdict, so only they are read.
+      // call; it gives the slots a run absorbed back to the kernel, so only the others are read.
       const ready = this.addon.checkBurst(this.handle, this.rxNext, left, this.receiveCoalescing ? area : undefined);
       if (ready === 0) break;
       left -= ready;
       let record = 0;
-      /** Whether the run being read is addressed to us: its merged slots have its first one's header. */
-      let runForUs = false;
-      for (let i = 0; i < ready; i++) {
+      for (let i = 0; i < ready; ) {
         const slot = this.rxNext * slotSize;
         const verdict = bytes[slot + VERDICT]!;
-        if (verdict === VERDICT_ABSORBED) {
-          if (runForUs) {
-            received++;
-            this.counters.framesCoalesced++;
-          }
-        } else if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
+        // The first frame of a merged run stays in its slot, with the header all of the run has.
+        const merged = verdict === VERDICT_MERGED;
+        const absorbed = merged ? halfWords[(slot + ABSORBED) >> 1]! : 0;
+        if (bytes[slot + PACKET_TYPE] !== PACKET_OUTGOING) {
           const start = slot + (words[(slot + MAC_OFFSET) >> 2]! & 0xffff);
           const captured = words[(slot + SNAP_LENGTH) >> 2]!;
           const frame = bytes.subarray(start, start + captured);
-          // The first frame of a merged run stays in its slot, with the header all of the run has.
-          const merged = verdict === VERDICT_MERGED;
           const length = merged ? areaWords[record >> 2]! : 0;
           const segmentSize = merged ? areaWords[(record + 4) >> 2]! : 0;
           const recordStart = record;
           if (merged) record += (RECORD_HEADER + length + 3) & ~3;
-          runForUs = this.addressedToUs(frame);
-          if (runForUs) {
-            received++;
+          if (this.addressedToUs(frame)) {
+            received += 1 + absorbed;
+            this.counters.framesCoalesced += absorbed;
             // The kernel's frame is what the offload check looks at: the others of a run are no larger.
             if (this.offloadRefused(frame, slot, captured)) return;
             if (merged) {
@@ -334,7 +331,9 @@ export class PacketRingDevice implements FrameDevice {
           }
         }
         Atomics.store(words, (slot + STATUS) >> 2, TP_STATUS_KERNEL);
-        this.rxNext = this.rxNext + 1 === this.rxFrames ? 0 : this.rxNext + 1;
+        i += 1 + absorbed;
+        this.rxNext += 1 + absorbed;
+        if (this.rxNext >= this.rxFrames) this.rxNext -= this.rxFrames;
       }
     }
     this.counters.framesReceived += received;
