@@ -28,6 +28,13 @@ export interface TcpConfig {
   readonly reassemblyLimit: number;
   /** Delay before a lone ACK is sent (RFC 9293 §3.8.6.3: less than 0.5 s), milliseconds. */
   readonly delayedAckTimeout: number;
+  /**
+   * SACK compression (see `sack-compression.ts`): with SACK, the duplicate ACKs
+   * out-of-order data owes past the first three for one RCV.NXT are folded into
+   * one ACK per 44 segments or per short timer, as Linux's receiver does. Off:
+   * one for every segment (RFC 5681 §4.2).
+   */
+  readonly sackCompression: boolean;
   /** Disable Nagle's algorithm (RFC 9293 §3.7.4). */
   readonly noDelay: boolean;
   /** Offer selective acknowledgments (RFC 2018) and recover losses from them (RFC 6675). */
@@ -85,6 +92,7 @@ export const defaultTcpConfig: TcpConfig = {
   maxSynRetransmissions: 6,
   reassemblyLimit: 4 * 1024 * 1024,
   delayedAckTimeout: 40,
+  sackCompression: true,
   noDelay: false,
   sack: true,
   rackTlp: true,

@@ -11,6 +11,7 @@ import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { type SendRecord, SendTimes } from './send-times.js';
 import { Fifo } from '../stack/fifo.js';
+import { SackCompression } from './sack-compression.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js';
 import { isAcceptableSegment, segmentLength } from './acceptability.js';
 import { urgentEndOffset, urgentPointerFor } from './urgent.js';
@@ -275,6 +276,8 @@ export class Connection {
   private readonly duplicateReports: SackBlock[] = [];
   /** Out-of-order segments each owe the peer one duplicate ACK (RFC 5681 §4.2), even in a batch. */
   private dupAcksOwed = 0;
+  /** Which of those go at once, with SACK (see `sack-compression.ts`). */
+  private readonly sackCompression = new SackCompression();
   /**
    * The out-of-order arrivals of the batch being answered, oldest first. A
    * batch is answered after all of it was taken, when the reassembly queue may
@@ -395,7 +398,10 @@ export class Connection {
   nextDeadline(): number | undefined {
     return earliest(
       earliest(earliest(this.rtoAt, this.persistAt), earliest(this.delayedAckAt, this.timeWaitAt)),
-      earliest(earliest(this.keepAliveAt, this.finWait2At), earliest(earliest(this.rackTimerAt, this.ptoAt), this.pathMtuRaiseAt)),
+      earliest(
+        earliest(this.keepAliveAt, this.finWait2At),
+        earliest(earliest(this.rackTimerAt, this.ptoAt), earliest(this.pathMtuRaiseAt, this.sackCompression.deadline)),
+      ),
     );
   }
 
@@ -456,6 +462,11 @@ export class Connection {
     }
     if (this.delayedAckAt !== undefined && now >= this.delayedAckAt) {
       this.delayedAckAt = undefined;
+      this.ackNow = true;
+    }
+    if (this.sackCompression.expire(now, this.rcvNxt)) {
+      // The folded duplicates' one ACK, with the latest SACK blocks.
+      this.dupAcksOwed++;
       this.ackNow = true;
     }
     // A probe due with the RTO goes in its place (RFC 8985 §7.2), and the RTO runs from it.
@@ -1203,13 +1214,21 @@ export class Connection {
       this.countForDelayedAck(start, data.length);
     } else {
       const fresh = this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
-      this.ackNow = true; // out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment
       const segments = this.segmentsIn(data.length);
-      this.dupAcksOwed += segments;
       // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
       // it did for a retransmission that was not needed, and widen its reordering window.
       const duplicate = fresh === 0 ? { left: start, right: seqAdd(start, data.length) } : undefined;
-      if (this.sackPermitted) this.noteSackTrigger(start, data.length, segments, duplicate);
+      // Out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment; with SACK, new
+      // data past the first three duplicates is folded into fewer ACKs (sack-compression.ts).
+      const due =
+        this.sackPermitted && this.config.sackCompression && duplicate === undefined
+          ? this.sackCompression.dueNow(start, seqAdd(start, data.length), segments, this.rcvNxt, this.now, this.rtt.srtt)
+          : segments;
+      if (due > 0) {
+        this.ackNow = true;
+        this.dupAcksOwed += due;
+        if (this.sackPermitted) this.noteSackTrigger(start, data.length, due, duplicate);
+      }
     }
   }
 

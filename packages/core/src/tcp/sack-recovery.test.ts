@@ -458,6 +458,58 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
     drill.expectNothingSent();
   });
 
+  /** Segments 2 to 9 arrive one by one beyond the hole at 1, a tenth of a millisecond apart, from 300 ms. */
+  const runBeyondHole = (drill: Drill, check: (drill: Drill, segment: number) => void): Drill => {
+    for (let segment = 2; segment <= 9; segment++) {
+      drill.at(300 + (segment - 2) / 10).peerSends({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS });
+      check(drill, segment);
+    }
+    return drill;
+  };
+
+  it('folds the duplicate ACKs of a run past the first three into one, sent when its timer runs out (SACK compression)', () => {
+    // The handshake measured 100 ms: the timer is a twentieth of that, at most 1 ms, from the first segment folded (5).
+    const drill = runBeyondHole(receiving(), (sent, segment) => {
+      if (segment <= 4) sent.expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(2, segment)] });
+    });
+    drill
+      .expectNothingSent()
+      .at(302)
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(2, 9)], at: 301.3 })
+      .expectNothingSent()
+      // The hole is filled: acknowledged at once, as ever.
+      .at(303)
+      .peerSends({ flags: 'A', seq: peerStart(1), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(10), sack: [], at: 303 })
+      .expectNothingSent();
+  });
+
+  it('ends the fold when the hole is filled: that ACK reports everything, and no other follows', () => {
+    const drill = runBeyondHole(receiving(), (sent, segment) => {
+      if (segment <= 4) sent.takeSent();
+    });
+    drill
+      .at(300.8)
+      .peerSends({ flags: 'A', seq: peerStart(1), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(10), sack: [], at: 300.8 })
+      .at(310)
+      .expectNothingSent();
+  });
+
+  it('sends a duplicate ACK for every out-of-order segment without SACK compression', () => {
+    const drill = runBeyondHole(
+      sackDrill({ sackCompression: false })
+        .at(200)
+        .peerSends({ flags: 'A', seq: peerStart(0), ack: 1, len: MSS })
+        .at(240)
+        .expectSent({ flags: 'A', ack: peerStart(1), sack: [], at: 240 }),
+      (sent, segment) => {
+        sent.expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(2, segment)] });
+      },
+    );
+    drill.at(310).expectNothingSent();
+  });
+
   it('reports at most four blocks, the most recent ones (RFC 2018 §3, §4)', () => {
     const drill = receiving();
     for (const [i, segment] of [2, 4, 6, 8, 10].entries()) {
