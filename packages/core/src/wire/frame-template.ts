@@ -23,7 +23,7 @@ export type FlowAddressing = Omit<FrameAddressing, 'identification'>;
  */
 export class FrameHeaderTemplate {
   private readonly headers = new Uint8Array(HEADERS_LENGTH);
-  /** Folded sum of the IPv4 header's words but the two that change, the checksum taken as zero (RFC 1071). */
+  /** Folded sum of the IPv4 header's fixed words: all but total length, identification and checksum (RFC 1071). */
   private readonly fixedSum: number;
 
   constructor(
@@ -31,8 +31,8 @@ export class FrameHeaderTemplate {
     protocol: number,
   ) {
     writeHeaders(this.headers, 0, { ...addressing, identification: 0 }, protocol, 0);
-    // The header written for a transport length of 0 and identification 0: its checksum
-    // field holds the complement of the other fields' sum, with total length 20 among them.
+    // Written for no transport bytes and identification 0, the checksum is the complement of the
+    // fixed words' sum plus the total length then, 20: the 20 is taken out again.
     const checksum = (this.headers[HEADER_CHECKSUM]! << 8) | this.headers[HEADER_CHECKSUM + 1]!;
     this.fixedSum = foldSum((~checksum & 0xffff) + 0xffff - IPV4_HEADER_LENGTH);
   }
