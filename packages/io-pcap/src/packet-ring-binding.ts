@@ -48,7 +48,10 @@ export interface PacketRingAddon {
   checkBurst(handle: RingHandle, first: number, limit: number, area?: Uint8Array): number;
   /** The verdict `checkBurst` gives one Ethernet frame (for tests). */
   tcpChecksumOk(frame: Uint8Array): boolean;
-  /** What `checkBurst` does to a burst of these frames (for tests): their verdicts, and the merged frames in `area`. */
+  /**
+   * What `checkBurst` does to a burst of these frames (for tests): their verdicts, 3 for a frame
+   * merged into an earlier one (whose slot `checkBurst` gives back instead), and the merged frames in `area`.
+   */
   coalesceFrames(frames: readonly Uint8Array[], area: Uint8Array): Uint8Array;
   /** What `flush` does to one frame whose checksum field holds the pseudo-header sum (for tests). */
   finishTcpChecksum(frame: Uint8Array): void;
