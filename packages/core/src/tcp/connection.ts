@@ -1214,15 +1214,16 @@ export class Connection {
       this.countForDelayedAck(start, data.length);
     } else {
       const fresh = this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
+      const end = seqAdd(start, data.length);
       const segments = this.segmentsIn(data.length);
       // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
       // it did for a retransmission that was not needed, and widen its reordering window.
-      const duplicate = fresh === 0 ? { left: start, right: seqAdd(start, data.length) } : undefined;
+      const duplicate = fresh === 0 ? { left: start, right: end } : undefined;
       // Out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment; with SACK, new
       // data past the first three duplicates is folded into fewer ACKs (sack-compression.ts).
       const due =
         this.sackPermitted && this.config.sackCompression && duplicate === undefined
-          ? this.sackCompression.dueNow(start, seqAdd(start, data.length), segments, this.rcvNxt, this.now, this.rtt.srtt)
+          ? this.sackCompression.dueNow(start, end, segments, this.rcvNxt, this.now, this.rtt.srtt)
           : segments;
       if (due > 0) {
         this.ackNow = true;
