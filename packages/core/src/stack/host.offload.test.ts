@@ -103,7 +103,8 @@ describe('Host: frames written in place, and checksums left to the device (trans
         expect(serializeRecording(slotted.recording())).toBe(serializeRecording(plain.recording()));
         expect(replayRecording(slotted.recording(), createHost).identical).toBe(true);
       }),
-      { numRuns: 15 },
+      // Among the draws: every ARP request of A lost, so that its connection never opens.
+      { numRuns: 15, examples: [[1, [2, 1, 0]]] },
     );
   });
 
