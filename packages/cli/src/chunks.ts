@@ -1,7 +1,7 @@
 import { finished, type Readable } from 'node:stream';
 
-/** Chunks waiting for the loop before the stream is paused: 64 of the host's 64 KiB chunks, the receive window. */
-const DEFAULT_MAX_QUEUED = 64;
+/** Chunks waiting for the loop before the stream is paused: 128 of the host's 64 KiB chunks, the receive window. */
+const DEFAULT_MAX_QUEUED = 128;
 
 /**
  * The chunks of a byte stream as they were pushed, for `for await`.

@@ -66,6 +66,11 @@ const ETHERNET_HEADER = 14;
 /** Room before the frame in a receive slot: the header, sockaddr_ll and alignment (66 bytes for Ethernet). */
 const SLOT_OVERHEAD = 96;
 const BLOCK_SIZE = 1 << 16;
+/**
+ * 8,192 slots of 2 KiB at MTU 1500: more segments than a full receive window
+ * holds (8 MiB, 5,793 segments), so that a sender filling our window never
+ * finds the ring full while we are busy.
+ */
 const DEFAULT_RECEIVE_RING = 16 * 1024 * 1024;
 const DEFAULT_TRANSMIT_RING = 2 * 1024 * 1024;
 const BROADCAST_MAC = 0xffff_ffff_ffff;

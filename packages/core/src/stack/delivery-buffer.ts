@@ -13,11 +13,12 @@
  */
 const CHUNK_SIZE = 64 * 1024;
 /**
- * Released chunks kept for reuse, 16 MiB: about what a 4 MiB receive window
+ * Released chunks kept for reuse, 24 MiB: about what an 8 MiB receive window
  * can leave in an application's hands at once (a stream's buffer, a reading
- * loop's queue, writes in flight), so that a steady transfer needs no fresh memory.
+ * loop's queue, and the CLI's 16 MiB of writes in flight), so that a steady
+ * transfer needs no fresh memory.
  */
-const MAX_POOLED = 256;
+const MAX_POOLED = 384;
 
 export interface ChunkState {
   /** Bytes of the chunk handed to the application, and bytes it released. */

@@ -100,7 +100,8 @@ describe('Connection', () => {
     expect(c.state).toBe('SYN-RECEIVED');
     expect(synAck).toMatchObject({ seq: 5, ack: 100, flags: TcpFlag.SYN | TcpFlag.ACK, dstPort: 1234 });
     expect(synAck?.options.mss).toBe(1460);
-    expect(synAck?.options.windowScale).toBe(7);
+    // The default 8 MiB receive buffer is just over 65,535 · 2^7 bytes: a shift of 8 covers it.
+    expect(synAck?.options.windowScale).toBe(8);
   });
 });
 
