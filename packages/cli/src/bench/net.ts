@@ -4,7 +4,7 @@
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
  * server's output; 1000 MB clean, to /dev/null, for the rate of warm stacks;
  * an upload (our sender, kernel receiver) of 100 MB. Each
- * row runs three times (TCPTS_BENCH_RUNS), the contestants in a rotating
+ * row runs six times (TCPTS_BENCH_RUNS), the contestants in a rotating
  * order, dirty pages written out before every timed transfer, and prints
  * medians of MB/s and of the runs' ratios with their range; our CLI has made
  * its code cache first. Needs root: it builds its own namespaces.
@@ -234,8 +234,13 @@ async function upload(lab: Lab, bytes: number, order: readonly Contestant[]): Pr
  */
 const settle = (): Promise<unknown> => run(['sync']);
 
-/** Runs of each transfer: this machine varies by a third from run to run, the kernel more. */
-const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 3) || 3);
+/**
+ * Runs of each transfer: this machine varies by a third from run to run, the
+ * kernel more, and through loss the Linux sender's retransmission timer fires
+ * in some runs and not in others. Six runs give each contestant each place in
+ * the rotation twice, and a median that one or two such runs do not decide.
+ */
+const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 6) || 6);
 
 /** One run of a row: ours through each capture and the kernel, over the same path. */
 interface Sample {
