@@ -21,7 +21,7 @@ describe('chunksOf', () => {
 
   it('pauses the stream while the loop is behind, so that its own buffer fills, and resumes it', async () => {
     const stream = new PassThrough({ readableHighWaterMark: 4 });
-    const iterator = chunksOf(stream, 2)[Symbol.asyncIterator]();
+    const iterator = chunksOf(stream, 4)[Symbol.asyncIterator](); // two of these chunks
     for (let i = 0; i < 10; i++) stream.write(bytes(i, i));
     const first = await iterator.next();
     await new Promise((resolve) => setImmediate(resolve));
@@ -31,6 +31,22 @@ describe('chunksOf', () => {
     stream.end();
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) seen.push(...next.value);
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => [i, i]).flat());
+  });
+
+  it('counts what waits in bytes: one large chunk pauses the stream as many small ones do', async () => {
+    const stream = new PassThrough();
+    const iterator = chunksOf(stream, 1000)[Symbol.asyncIterator]();
+    stream.write(new Uint8Array(400).fill(1));
+    stream.write(new Uint8Array(1200).fill(2));
+    stream.write(new Uint8Array(10).fill(3));
+    const first = await iterator.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    // 400 + 1200 bytes reached the bound after two chunks, far fewer than 1000 of them.
+    expect(stream.isPaused()).toBe(true);
+    const lengths = first.done ? [] : [first.value.length];
+    stream.end();
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) lengths.push(next.value.length);
+    expect(lengths).toEqual([400, 1200, 10]);
   });
 
   it('yields what arrived before an error, then throws the error', async () => {

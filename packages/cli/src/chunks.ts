@@ -1,7 +1,10 @@
 import { finished, type Readable } from 'node:stream';
 
-/** Chunks waiting for the loop before the stream is paused: 128 of the host's 64 KiB chunks, the receive window. */
-const DEFAULT_MAX_QUEUED = 128;
+/**
+ * Bytes waiting for the loop before the stream is paused: the host's receive
+ * window. Counted in bytes, not chunks: the host's chunks are 64 KiB or 1 MiB.
+ */
+const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 /**
  * The chunks of a byte stream as they were pushed, for `for await`.
@@ -11,7 +14,7 @@ const DEFAULT_MAX_QUEUED = 128;
  * the loop waits for the disk, that is megabytes each time: a copy of the
  * body into fresh memory, which costs more than the whole TCP receive path.
  * Here the stream flows and its chunks queue up for the loop as they are; with
- * `maxQueued` waiting the stream is paused, its own buffer fills, and the TCP
+ * `maxQueuedBytes` waiting the stream is paused, its own buffer fills, and the TCP
  * window closes.
  *
  * Ends like the built-in iteration: on 'end', with the stream's error, with
@@ -19,8 +22,9 @@ const DEFAULT_MAX_QUEUED = 128;
  * loop early destroys the stream. Chunks that arrived before an error are
  * still yielded first.
  */
-export async function* chunksOf(stream: Readable, maxQueued = DEFAULT_MAX_QUEUED): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* chunksOf(stream: Readable, maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES): AsyncGenerator<Uint8Array, void, undefined> {
   const queue: Uint8Array[] = [];
+  let queuedBytes = 0;
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -31,7 +35,8 @@ export async function* chunksOf(stream: Readable, maxQueued = DEFAULT_MAX_QUEUED
   };
   const onData = (chunk: Uint8Array): void => {
     queue.push(chunk);
-    if (queue.length >= maxQueued) stream.pause();
+    queuedBytes += chunk.length;
+    if (queuedBytes >= maxQueuedBytes) stream.pause();
     notify();
   };
   const stopWatching = finished(stream, { writable: false }, (error) => {
@@ -44,6 +49,7 @@ export async function* chunksOf(stream: Readable, maxQueued = DEFAULT_MAX_QUEUED
     for (;;) {
       const chunk = queue.shift();
       if (chunk !== undefined) {
+        queuedBytes -= chunk.length;
         if (queue.length === 0 && stream.isPaused()) stream.resume();
         yield chunk;
       } else if (ended) {
