@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkPool, DeliveryBuffer } from './delivery-buffer.js';
+import { ChunkPool, DeliveryBuffer, LARGE_CHUNK, SMALL_CHUNK } from './delivery-buffer.js';
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -90,7 +90,27 @@ describe('DeliveryBuffer', () => {
         pool.release(view);
       }
     }
-    expect(buffers.size).toBeLessThanOrEqual(3);
+    // A few of each size: the first MiB went into small chunks, the rest into large ones.
+    expect(buffers.size).toBeLessThanOrEqual(6);
+  });
+
+  it('gives a connection small chunks until it has received a large chunk\'s worth, then large ones', () => {
+    const buffer = new DeliveryBuffer();
+    const sizes: number[] = [];
+    let received = 0;
+    for (let i = 0; i < 3000; i++) {
+      buffer.append(new Uint8Array(1448).fill(i & 0xff));
+      for (let view = buffer.take(); view !== undefined; view = buffer.take()) {
+        sizes.push(view.buffer.byteLength);
+        // A view's chunk is small exactly when the view starts in the connection's first MiB.
+        expect(view.buffer.byteLength).toBe(received < LARGE_CHUNK ? SMALL_CHUNK : LARGE_CHUNK);
+        expect(view[0]).toBe(Math.floor(received / 1448) & 0xff);
+        received += view.length;
+      }
+    }
+    expect(received).toBe(3000 * 1448);
+    expect(sizes).toContain(SMALL_CHUNK);
+    expect(sizes).toContain(LARGE_CHUNK);
   });
 
   it('coalesces small appends into one view', () => {

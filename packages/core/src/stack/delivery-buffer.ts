@@ -1,7 +1,7 @@
 /**
  * In-order bytes of one connection on their way to the application, coalesced.
  *
- * Every segment's text is copied once, into the current 64 KiB chunk, and the
+ * Every segment's text is copied once, into the current chunk, and the
  * application is handed views of those chunks. This serves two ends:
  * - the host keeps nothing of a received frame, so the device may reuse its
  *   buffer for the next frame (no copy of every frame, no allocation per frame);
@@ -10,15 +10,28 @@
  *
  * Views handed out never overlap later ones: a chunk is only ever appended to,
  * and a full chunk is replaced by one from the `ChunkPool`.
+ *
+ * A connection's first bytes go into 64 KiB chunks, so that one that receives
+ * little holds little. Once it has received a large chunk's worth it is a bulk
+ * transfer, and it gets 1 MiB chunks: every chunk costs its consumer a turn of
+ * its reading loop (a Node stream's push, the CLI's parse and write), and a
+ * fresh 100 MB download then hands out about 450 views instead of 1,900. Over
+ * the packet ring, twelve such downloads in rotating order took the whole
+ * machine 720 ms of CPU against 840 (medians; 313 against 285 MB/s).
  */
-const CHUNK_SIZE = 64 * 1024;
+export const SMALL_CHUNK = 64 * 1024;
+export const LARGE_CHUNK = 1024 * 1024;
 /**
- * Released chunks kept for reuse, 24 MiB: about what an 8 MiB receive window
- * can leave in an application's hands at once (a stream's buffer, a reading
- * loop's queue, and the CLI's 16 MiB of writes in flight), so that a steady
- * transfer needs no fresh memory.
+ * Released chunks kept for reuse, of each size: 4 MiB of small ones, and 24 MiB
+ * of large ones, about what an 8 MiB receive window can leave in an
+ * application's hands at once (a stream's buffer, a reading loop's queue, and
+ * the CLI's 16 MiB of writes in flight), so that a steady transfer needs no
+ * fresh memory.
  */
-const MAX_POOLED = 384;
+const MAX_POOLED = new Map([
+  [SMALL_CHUNK, 64],
+  [LARGE_CHUNK, 24],
+]);
 
 export interface ChunkState {
   /** Bytes of the chunk handed to the application, and bytes it released. */
@@ -38,11 +51,15 @@ export interface ChunkState {
  * it dropped go with them (a WeakMap).
  */
 export class ChunkPool {
-  private readonly free: Uint8Array[] = [];
+  private readonly free = new Map<number, Uint8Array[]>([
+    [SMALL_CHUNK, []],
+    [LARGE_CHUNK, []],
+  ]);
   private readonly states = new WeakMap<ArrayBufferLike, ChunkState>();
 
-  take(): Uint8Array {
-    const chunk = this.free.pop() ?? new Uint8Array(CHUNK_SIZE);
+  /** A chunk of `size` bytes, SMALL_CHUNK or LARGE_CHUNK. */
+  take(size: number): Uint8Array {
+    const chunk = this.free.get(size)?.pop() ?? new Uint8Array(size);
     this.states.set(chunk.buffer, { handedOut: 0, released: 0, retired: false });
     return chunk;
   }
@@ -65,7 +82,7 @@ export class ChunkPool {
   /** The application is done with `view`; views of memory not from this pool are ignored. */
   release(view: Uint8Array): void {
     const state = this.states.get(view.buffer);
-    if (state === undefined || view.byteOffset + view.length > CHUNK_SIZE) return;
+    if (state === undefined || view.byteOffset + view.length > view.buffer.byteLength) return;
     state.released += view.length;
     this.recycleIfDone(view.buffer, state);
   }
@@ -74,13 +91,17 @@ export class ChunkPool {
   private recycleIfDone(buffer: ArrayBufferLike, state: ChunkState): void {
     if (!state.retired || state.released < state.handedOut) return;
     this.states.delete(buffer);
-    if (this.free.length < MAX_POOLED) this.free.push(new Uint8Array(buffer, 0, CHUNK_SIZE));
+    const size = buffer.byteLength;
+    const free = this.free.get(size);
+    if (free !== undefined && free.length < MAX_POOLED.get(size)!) free.push(new Uint8Array(buffer, 0, size));
   }
 }
 
 export class DeliveryBuffer {
   private chunk: Uint8Array | undefined;
   private chunkState: ChunkState | undefined;
+  /** Bytes appended so far: past LARGE_CHUNK, the connection gets large chunks. */
+  private appended = 0;
   /** First byte of `chunk` not yet handed out. */
   private start = 0;
   /** First free byte of `chunk`. */
@@ -106,13 +127,14 @@ export class DeliveryBuffer {
           this.pool.handedOut(this.chunkState, this.end - this.start);
           this.pool.retire(chunk, this.chunkState);
         }
-        chunk = this.chunk = this.pool.take();
+        chunk = this.chunk = this.pool.take(this.appended >= LARGE_CHUNK ? LARGE_CHUNK : SMALL_CHUNK);
         this.chunkState = this.pool.stateOf(chunk);
         this.start = this.end = 0;
       }
       const count = Math.min(bytes.length - offset, chunk.length - this.end);
       chunk.set(count === bytes.length ? bytes : bytes.subarray(offset, offset + count), this.end);
       this.end += count;
+      this.appended += count;
       offset += count;
     }
   }
