@@ -151,8 +151,9 @@ describe('fetch --record and tcpts replay', () => {
     expect(counts).not.toBeNull();
     const lines = (await readFile(recording, 'utf8')).trimEnd().split('\n');
     expect(Number(counts![1])).toBe(lines.length - 1);
-    // 300 kB in about 210 segments, merged into fewer frames by the packet ring, and an ACK for every second one.
-    expect(Number(counts![2])).toBeGreaterThan(100);
+    // 300 kB in about 210 segments, merged into fewer frames by the packet ring, and their ACKs
+    // (one for every second segment, fewer when a read of the ring brings many: MAX_ACK_POINTS).
+    expect(Number(counts![2])).toBeGreaterThan(40);
 
     const original = timelineOf(await readFile(fetchPage, 'utf8'));
     const again = timelineOf(await readFile(replayPage, 'utf8'));

@@ -80,8 +80,20 @@ export type IcmpReport =
   | { readonly kind: 'soft' | 'hard'; readonly seq: number }
   | { readonly kind: 'packet-too-big'; readonly seq: number; readonly mtu: number };
 
-/** Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch. */
-const MAX_ACK_POINTS = 64;
+/**
+ * Bound on the ACKs one batch of arrivals produces; beyond it ACKs stretch.
+ * A batch is what arrived while we were busy: on a path slower than us it
+ * holds a segment or two, each pair gets its ACK (RFC 5681 §4.2), and this
+ * bound never bites. Only a receiver that has fallen behind reads batches of
+ * hundreds of segments, and there each ACK is CPU it lacks (for the peer on
+ * a veth pair, too), while ACKs sent at the same instant tell a sender nothing
+ * one of them does not, but to grow its window: 16 still let a sender that
+ * grows by two segments per ACK (RFC 3465) double a 32-segment window per batch.
+ * Over the packet ring, twelve fresh downloads each in rotating order, medians:
+ * 10 MB 184 -> 220 MB/s, 100 MB 294 -> 329, with 64 (whole-machine CPU 270 -> 230
+ * and 780 -> 710 ms); 8 and 32 were between.
+ */
+const MAX_ACK_POINTS = 16;
 /** Bound on the out-of-order arrivals of one batch whose ACKs each put their own block first. */
 const MAX_SACK_TRIGGERS = 64;
 /** Bound on the duplicates below RCV.NXT of one batch reported in ACKs of their own. */

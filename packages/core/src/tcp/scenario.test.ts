@@ -4,7 +4,8 @@ import { type TcpSegment, TcpFlag } from '../wire/tcp-types.js';
 import { defaultTcpConfig } from './config.js';
 import { Connection } from './connection.js';
 import { resetFor } from './reset.js';
-import { Drill, LOCAL_PORT, MSS, OUR_ISS, PEER_PORT } from './testing/drill.js';
+import { seqDiff } from './seq.js';
+import { Drill, LOCAL_PORT, MSS, OUR_ISS, PEER_ISS, PEER_PORT } from './testing/drill.js';
 
 describe('scripted scenarios', () => {
   it('retransmits exactly the first unacknowledged segment on the third duplicate ACK (RFC 5681 §3.2)', () => {
@@ -76,6 +77,25 @@ describe('scripted scenarios', () => {
       .at(400 + 2 * delay)
       .expectNothingSent();
     expect(drill.takeEvents()).toEqual([`data:${MSS}`, `data:${MSS}`, `data:${MSS}`]);
+  });
+
+  it('acknowledges every second segment of a batch, up to 16 ACKs a batch; beyond, ACKs stretch', () => {
+    const batch = (drill: Drill, first: number, count: number): Drill =>
+      drill.peerSendsTogether(Array.from({ length: count }, (_, i) => ({ flags: 'A', seq: first + i * MSS, ack: 1, len: MSS })));
+    const drill = new Drill('passive').passiveHandshake().at(200);
+    // Six segments in one batch: an ACK at the end of each pair (RFC 5681 §4.2).
+    const small = batch(drill, 1, 6).takeAllSent();
+    expect(small.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 2 * MSS, 1 + 4 * MSS, 1 + 6 * MSS]);
+    // Forty in one batch (a receiver that fell behind; the script's window is 64 KiB): sixteen
+    // ACKs, for the first fifteen pairs and the last for everything.
+    drill.at(300);
+    const large = batch(drill, 1 + 6 * MSS, 40).takeAllSent();
+    expect(large.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([
+      ...Array.from({ length: 15 }, (_, i) => 1 + (6 + 2 * (i + 1)) * MSS),
+      1 + 46 * MSS,
+    ]);
+    expect(large.every((s) => s.at === 300)).toBe(true);
+    drill.at(400).expectNothingSent();
   });
 
   it('does not delay the ACK of a pushed segment: the sender may be waiting for it', () => {
