@@ -6,13 +6,14 @@
  * an upload (our sender, kernel receiver) of 100 MB. Each
  * row runs six times (TCPTS_BENCH_RUNS), the contestants in a rotating
  * order, dirty pages written out before every timed transfer, and prints
- * medians of MB/s and of the runs' ratios with their range; our CLI has made
- * its code cache first. Needs root: it builds its own namespaces.
+ * medians of MB/s and of the runs' ratios with their range, and under each
+ * row the whole machine's CPU per transfer; our CLI has made its code cache
+ * first. Needs root: it builds its own namespaces.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,26 @@ async function oursDownload(lab: Lab, url: string, out: string, capture: Capture
   return summary.bytes / MB / summary.seconds;
 }
 
+/** Ticks a second of /proc/stat's CPU counters (USER_HZ). */
+const USER_HZ = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** CPU time the whole machine has spent busy (user, nice, system, irq and softirq; not idle, iowait or steal), ms. */
+function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + irq! + softirq!) * 1000) / USER_HZ;
+}
+
+/**
+ * `transfer`'s result, and the CPU the whole machine spent meanwhile: both
+ * stacks' work, the server's and the kernel's. With two cores both busy it is
+ * what sets the rate, and it varies far less from run to run than the rate.
+ */
+async function withMachineCpu<T>(transfer: () => Promise<T>): Promise<[T, number]> {
+  const before = machineBusyMs();
+  const result = await transfer();
+  return [result, machineBusyMs() - before];
+}
+
 /** Kernel curl writes to a file beside ours, so that both pay for the same output. */
 async function kernelDownload(lab: Lab, url: string, out: string, expectedBytes?: number): Promise<number> {
   const result = await lab.exec(lab.clientNs, ['curl', '-sS', '-o', out, '-w', '%{speed_download} %{size_download}', url], {
@@ -123,11 +144,14 @@ async function steadyDownload(lab: Lab): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (let run = 0; run < RUNS; run++) {
     const rates = new Map<Contestant, number>();
+    const cpu = new Map<Contestant, number>();
     for (const who of rotation(run)) {
       await settle();
-      rates.set(who, await download(lab, who, url, '/dev/null', STEADY_MB * MB));
+      const [rate, cpuMs] = await withMachineCpu(() => download(lab, who, url, '/dev/null', STEADY_MB * MB));
+      rates.set(who, rate);
+      cpu.set(who, cpuMs);
     }
-    samples.push(byCapture(rates));
+    samples.push({ ...byCapture(rates), cpuMs: byCapture(cpu) });
   }
   return samples;
 }
@@ -217,11 +241,13 @@ async function upload(lab: Lab, bytes: number, order: readonly Contestant[]): Pr
     };
 
     const rates = new Map<Contestant, number>();
+    const cpu = new Map<Contestant, number>();
     for (const who of order) {
-      await (who === 'kernel' ? kernel() : ours(who));
+      const [, cpuMs] = await withMachineCpu(() => (who === 'kernel' ? kernel() : ours(who)));
       rates.set(who, await measure());
+      cpu.set(who, cpuMs);
     }
-    return byCapture(rates);
+    return { ...byCapture(rates), cpuMs: byCapture(cpu) };
   } finally {
     sink.kill();
   }
@@ -248,6 +274,8 @@ interface Sample {
   readonly kernel: number;
   /** Segments the server retransmitted during each transfer, for the download rows. */
   readonly retransmitted?: { readonly ours: readonly number[]; readonly kernel: number };
+  /** The whole machine's busy CPU during each transfer, ms. */
+  readonly cpuMs?: { readonly ours: readonly number[]; readonly kernel: number };
 }
 
 /** The server's count of retransmitted segments (tcpRetransSegs, RFC 4022), from its namespace's /proc/net/snmp. */
@@ -296,6 +324,17 @@ const retransmissionsRow = (samples: readonly Sample[]): string => {
   return `  the server retransmitted ${ours.map((n, c) => `${n} segments to ${CAPTURES[c]}`).join(', ')}, ${kernel} to the kernel (medians)`;
 };
 
+/** Our downloads are a fresh CLI process each, as a user runs it; curl starts in a few ms. */
+const STARTUP_NOTE = "our CLI's start-up included";
+
+/** Under the row: the whole machine's CPU per transfer for each contestant (medians). */
+const cpuRow = (samples: readonly Sample[], note: string): string => {
+  const counts = samples.map((s) => s.cpuMs).filter((c) => c !== undefined);
+  const ours = CAPTURES.map((_, c) => median(counts.map((r) => r.ours[c]!)));
+  const kernel = median(counts.map((r) => r.kernel));
+  return `  the machine's CPU per transfer: ${ours.map((ms, c) => `${ms.toFixed(0)} ms with ${CAPTURES[c]}`).join(', ')}, ${kernel.toFixed(0)} ms with the kernel (medians; ${note})`;
+};
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench:net builds network namespaces: run it as root');
@@ -331,21 +370,28 @@ async function main(): Promise<void> {
         for (let run = 0; run < RUNS; run++) {
           const rates = new Map<Contestant, number>();
           const retransmissions = new Map<Contestant, number>();
+          const cpu = new Map<Contestant, number>();
           for (const who of rotation(run)) {
             await settle();
             const target = who === 'kernel' ? kernelOut : out;
-            const [rate, retransmitted] = await counting(lab, () => download(lab, who, url, target));
+            const [[rate, cpuMs], retransmitted] = await counting(lab, () => withMachineCpu(() => download(lab, who, url, target)));
             rates.set(who, rate);
             retransmissions.set(who, retransmitted);
+            cpu.set(who, cpuMs);
             if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
             await rm(target, { force: true });
           }
-          samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions) });
+          samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions), cpuMs: byCapture(cpu) });
         }
         console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
+        console.log(cpuRow(samples, STARTUP_NOTE));
         if (loss > 0) console.log(retransmissionsRow(samples));
       }
-      if (loss === 0) console.log(row(`download 1000 MB, warm  `, await steadyDownload(lab), '  (both to /dev/null)'));
+      if (loss === 0) {
+        const steady = await steadyDownload(lab);
+        console.log(row(`download 1000 MB, warm  `, steady, '  (both to /dev/null)'));
+        console.log(cpuRow(steady, STARTUP_NOTE));
+      }
     }
     await (server as { stop(): Promise<void> }).stop();
     for (const loss of [0, 1]) {
@@ -353,6 +399,7 @@ async function main(): Promise<void> {
       const samples: Sample[] = [];
       for (let run = 0; run < RUNS; run++) samples.push(await upload(lab, 100 * MB, rotation(run)));
       console.log(row(`upload   100 MB, ${loss}% loss`, samples));
+      console.log(cpuRow(samples, 'ours runs in this process, connection to close'));
     }
     await setLoss(lab, 0);
   } finally {
