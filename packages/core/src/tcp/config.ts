@@ -92,7 +92,9 @@ export const defaultTcpConfig: TcpConfig = {
   msl: 30_000,
   maxRetransmissions: 15,
   maxSynRetransmissions: 6,
-  reassemblyLimit: 4 * 1024 * 1024,
+  // As much as the window lets the peer send past RCV.NXT: out-of-order data beyond it would be
+  // dropped, and sent again.
+  reassemblyLimit: 8 * 1024 * 1024,
   delayedAckTimeout: 40,
   sackCompression: true,
   noDelay: false,

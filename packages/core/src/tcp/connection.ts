@@ -1225,12 +1225,21 @@ export class Connection {
       }
       this.countForDelayedAck(start, data.length);
     } else {
-      const fresh = this.reassembly.insert(seqDiff(start, this.rcvNxt), data);
+      const offset = seqDiff(start, this.rcvNxt);
+      // What lies past the reassembler's limit is not kept (config.reassemblyLimit): it must not be
+      // reported either, neither SACKed nor taken for a duplicate, or the sender would not send it
+      // again before a timeout. A plain duplicate ACK answers it: the hole before it is still open.
+      const kept = Math.min(data.length, this.reassembly.limit - offset);
+      if (kept <= 0) {
+        this.ackNow = true;
+        return;
+      }
+      const fresh = this.reassembly.insert(offset, data);
       const end = seqAdd(start, data.length);
       const segments = this.segmentsIn(data.length);
       // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
       // it did for a retransmission that was not needed, and widen its reordering window.
-      const duplicate = fresh === 0 ? { left: start, right: end } : undefined;
+      const duplicate = fresh === 0 ? { left: start, right: seqAdd(start, kept) } : undefined;
       // Out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment; with SACK, new
       // data past the first three duplicates is folded into fewer ACKs (sack-compression.ts).
       const due =

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TcpSegment } from '../wire/tcp-types.js';
-import type { TcpConfig } from './config.js';
+import { defaultTcpConfig, type TcpConfig } from './config.js';
 import { seqDiff } from './seq.js';
 import { Drill, MSS, OUR_ISS, type RelativeBlock } from './testing/drill.js';
 
@@ -376,6 +376,49 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
       .at(303)
       .peerSends({ flags: 'A', seq: peerStart(3), ack: 1, len: MSS })
       .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(2, 4), peerBlock(6, 6)], at: 303 })
+      .expectNothingSent()
+      .expectEvents([]);
+  });
+
+  it('holds and reports out-of-order data anywhere in the default window, however far past RCV.NXT', () => {
+    // Window scaling on both sides, so that the whole 8 MiB receive buffer is the window.
+    const drill = new Drill('passive', { timestamps: false }).user
+      .open()
+      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, sackPermitted: true, windowScale: 7 } });
+    expect(drill.takeSent('expected the SYN,ACK').segment.options.windowScale).toBe(8);
+    drill.at(100).peerSends({ flags: 'A', seq: 1, ack: 1 }).expectState('ESTABLISHED').expectEvents(['connected']);
+    // A SYN's window is never scaled (RFC 7323 §2.2): the first ACK after it opens the whole window.
+    drill
+      .at(200)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .at(240)
+      .expectSent({ flags: 'A', ack: 1 + MSS, at: 240 })
+      .expectEvents([`data:${MSS}`]);
+    const far = 1 + defaultTcpConfig.receiveBufferSize - 4 * MSS;
+    drill
+      .at(300)
+      .peerSends({ flags: 'A', seq: far, ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [[far, far + MSS]], at: 300 })
+      .expectEvents([]);
+  });
+
+  it('reports nothing of data past its reassembly limit, which it does not keep: no SACK, no D-SACK', () => {
+    // Within the 64 KiB window but past the 8 segments the reassembler may hold: a block for it
+    // would tell the sender not to send it again, and it would wait for a timeout.
+    sackDrill({ reassemblyLimit: 8 * MSS })
+      .at(200)
+      .peerSends({ flags: 'A', seq: peerStart(10), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(0), sack: [], at: 200 })
+      .at(201)
+      .peerSends({ flags: 'A', seq: peerStart(3), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(0), sack: [peerBlock(3, 3)], at: 201 })
+      // Sent again, the held one is a duplicate (RFC 2883); the one past the limit still is not.
+      .at(202)
+      .peerSends({ flags: 'A', seq: peerStart(3), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(0), sack: [peerBlock(3, 3), peerBlock(3, 3)], at: 202 })
+      .at(203)
+      .peerSends({ flags: 'A', seq: peerStart(10), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(0), sack: [peerBlock(3, 3)], at: 203 })
       .expectNothingSent()
       .expectEvents([]);
   });
