@@ -82,7 +82,7 @@ export class ChunkPool {
   /** The application is done with `view`; views of memory not from this pool are ignored. */
   release(view: Uint8Array): void {
     const state = this.states.get(view.buffer);
-    if (state === undefined || view.byteOffset + view.length > view.buffer.byteLength) return;
+    if (state === undefined) return;
     state.released += view.length;
     this.recycleIfDone(view.buffer, state);
   }

@@ -89,9 +89,9 @@ export type IcmpReport =
  * a veth pair, too), while ACKs sent at the same instant tell a sender nothing
  * one of them does not, but to grow its window: 16 still let a sender that
  * grows by two segments per ACK (RFC 3465) double a 32-segment window per batch.
- * Over the packet ring, twelve fresh downloads each in rotating order, medians:
- * 10 MB 184 -> 220 MB/s, 100 MB 294 -> 329, with 64 (whole-machine CPU 270 -> 230
- * and 780 -> 710 ms); 8 and 32 were between.
+ * Over the packet ring, twelve fresh downloads each in rotating order, medians
+ * from 64 to 16: 10 MB 184 -> 220 MB/s, 100 MB 294 -> 329 (whole-machine CPU
+ * 270 -> 230 and 780 -> 710 ms); 8 and 32 were between.
  */
 const MAX_ACK_POINTS = 16;
 /** Bound on the out-of-order arrivals of one batch whose ACKs each put their own block first. */
