@@ -80,8 +80,11 @@ const CONTESTANTS: readonly Contestant[] = [...CAPTURES, 'kernel'];
 const rotation = (run: number): Contestant[] =>
   CONTESTANTS.map((_, i) => CONTESTANTS[(i + run) % CONTESTANTS.length]!);
 
+/** A figure of each contestant: one for each capture, in CAPTURES' order, and the kernel's. */
+type PerContestant = { readonly ours: readonly number[]; readonly kernel: number };
+
 /** One run's results by contestant, as a Sample's fields. */
-const byCapture = (results: ReadonlyMap<Contestant, number>): { ours: number[]; kernel: number } => ({
+const byCapture = (results: ReadonlyMap<Contestant, number>): PerContestant => ({
   ours: CAPTURES.map((capture) => results.get(capture)!),
   kernel: results.get('kernel')!,
 });
@@ -268,14 +271,12 @@ const settle = (): Promise<unknown> => run(['sync']);
  */
 const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 6) || 6);
 
-/** One run of a row: ours through each capture and the kernel, over the same path. */
-interface Sample {
-  readonly ours: readonly number[];
-  readonly kernel: number;
+/** One run of a row, its rates in MB/s: ours through each capture and the kernel, over the same path. */
+interface Sample extends PerContestant {
   /** Segments the server retransmitted during each transfer, for the download rows. */
-  readonly retransmitted?: { readonly ours: readonly number[]; readonly kernel: number };
+  readonly retransmitted?: PerContestant;
   /** The whole machine's busy CPU during each transfer, ms. */
-  readonly cpuMs?: { readonly ours: readonly number[]; readonly kernel: number };
+  readonly cpuMs?: PerContestant;
 }
 
 /** The server's count of retransmitted segments (tcpRetransSegs, RFC 4022), from its namespace's /proc/net/snmp. */
@@ -305,22 +306,26 @@ const median = (values: readonly number[]): number => {
 
 const fmt = (n: number) => n.toFixed(1).padStart(7);
 
+/** The runs' per-contestant figure `pick` as medians: one for each capture, and the kernel's. */
+const mediansOf = (samples: readonly Sample[], pick: (sample: Sample) => PerContestant | undefined): PerContestant => {
+  const runs = samples.map(pick).filter((r) => r !== undefined);
+  return { ours: CAPTURES.map((_, c) => median(runs.map((r) => r.ours[c]!))), kernel: median(runs.map((r) => r.kernel)) };
+};
+
 /** Medians of the runs, and each capture's ratio to the kernel: the median of the runs' ratios, with their range. */
 const row = (label: string, samples: readonly Sample[], note = ''): string => {
-  const ours = CAPTURES.map((_, c) => median(samples.map((s) => s.ours[c]!)));
+  const { ours, kernel } = mediansOf(samples, (s) => s);
   const ratios = CAPTURES.map((_, c) => {
     const each = samples.map((s) => s.ours[c]! / s.kernel);
     const range = samples.length > 1 ? ` (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})` : '';
     return `${median(each).toFixed(2)}${range}`.padEnd(17);
   });
-  return `${label} ${ours.map(fmt).join('  ')}  ${fmt(median(samples.map((s) => s.kernel)))}    ${ratios.join(' ')}${note}`;
+  return `${label} ${ours.map(fmt).join('  ')}  ${fmt(kernel)}    ${ratios.join(' ')}${note}`;
 };
 
 /** Under the row: the server's retransmissions for each stack (medians), which show whether the loss was real and how well each receiver reported it. */
 const retransmissionsRow = (samples: readonly Sample[]): string => {
-  const counts = samples.map((s) => s.retransmitted).filter((r) => r !== undefined);
-  const ours = CAPTURES.map((_, c) => median(counts.map((r) => r.ours[c]!)));
-  const kernel = median(counts.map((r) => r.kernel));
+  const { ours, kernel } = mediansOf(samples, (s) => s.retransmitted);
   return `  the server retransmitted ${ours.map((n, c) => `${n} segments to ${CAPTURES[c]}`).join(', ')}, ${kernel} to the kernel (medians)`;
 };
 
@@ -329,9 +334,7 @@ const STARTUP_NOTE = "our CLI's start-up included";
 
 /** Under the row: the whole machine's CPU per transfer for each contestant (medians). */
 const cpuRow = (samples: readonly Sample[], note: string): string => {
-  const counts = samples.map((s) => s.cpuMs).filter((c) => c !== undefined);
-  const ours = CAPTURES.map((_, c) => median(counts.map((r) => r.ours[c]!)));
-  const kernel = median(counts.map((r) => r.kernel));
+  const { ours, kernel } = mediansOf(samples, (s) => s.cpuMs);
   return `  the machine's CPU per transfer: ${ours.map((ms, c) => `${ms.toFixed(0)} ms with ${CAPTURES[c]}`).join(', ')}, ${kernel.toFixed(0)} ms with the kernel (medians; ${note})`;
 };
 
