@@ -773,6 +773,8 @@ export class Host implements NetworkHost {
         remotePort,
         iss,
         config: this.tcpConfig,
+        // Every event is collected after each input (afterInput), and text is copied out then (deliver).
+        takesDataAtOnce: true,
         ...(this.inspect ? { inspect: this.inspect } : {}),
         ...(pathMtu === undefined ? {} : { pathMtu }),
       }),

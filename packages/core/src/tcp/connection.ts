@@ -28,6 +28,13 @@ export interface ConnectionParams {
   readonly inspect?: (event: InspectionEvent) => void;
   /** The path's MTU where an earlier connection to the same host learned it (RFC 1191 §5): segments fit it from the start. */
   readonly pathMtu?: number;
+  /**
+   * The caller takes every event before the next input, and copies what a
+   * 'data' event carries (the host does both): bytes that waited in the
+   * reassembly queue then come as views of its storage, valid until the next
+   * input, instead of as copies.
+   */
+  readonly takesDataAtOnce?: boolean;
 }
 
 /** RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
@@ -147,6 +154,7 @@ export class Connection {
   readonly localPort: number;
   remotePort: number;
   private readonly config: TcpConfig;
+  private readonly takesDataAtOnce: boolean;
   private readonly algorithm: CongestionAlgorithm;
 
   private readonly actor: TcpActor;
@@ -335,6 +343,7 @@ export class Connection {
     this.localPort = params.localPort;
     this.remotePort = params.remotePort;
     this.config = params.config;
+    this.takesDataAtOnce = params.takesDataAtOnce === true;
     this.algorithm = params.config.congestion;
     this.actor = createActor(collectingMachine, {
       input: { foreignSocketKnown: params.remotePort !== 0 },
@@ -1217,7 +1226,7 @@ export class Connection {
       this.deliver(data);
       // Fill from the reassembly queue what is now in order.
       if (!this.reassembly.isEmpty) {
-        for (let run = this.reassembly.takeReady(); run; run = this.reassembly.takeReady()) this.deliver(run);
+        for (let run = this.takeReassembled(); run; run = this.takeReassembled()) this.deliver(run);
         this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
         this.dupAcksOwed = 0; // the next ACK moves forward: duplicates of the old one would mislead
         // Runs still held beyond the new RCV.NXT are reported once each, by ACKs of the new number.
@@ -1252,6 +1261,11 @@ export class Connection {
         if (this.sackPermitted) this.noteSackTrigger(start, data.length, due, duplicate);
       }
     }
+  }
+
+  /** In-order bytes from the reassembly queue: views of its storage for a caller that takes them at once. */
+  private takeReassembled(): Uint8Array | undefined {
+    return this.takesDataAtOnce ? this.reassembly.takeReadyView() : this.reassembly.takeReady();
   }
 
   /**

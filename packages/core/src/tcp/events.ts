@@ -13,7 +13,11 @@ export type ConnectionFailure =
 export type ConnectionEvent =
   | { readonly type: 'state'; readonly from: TcpState; readonly to: TcpState }
   | { readonly type: 'connected' }
-  /** In-order bytes. The view stays valid: the connection never writes into received frames. */
+  /**
+   * In-order bytes. The view stays valid (the connection never writes into
+   * received frames), but for a connection made with `takesDataAtOnce`: there
+   * bytes that waited for a hole to fill are valid until its next input.
+   */
   | { readonly type: 'data'; readonly data: Uint8Array }
   /**
    * The peer's urgent pointer arrived or advanced (RFC 9293 §3.10.7.4, sixth step; MUST-31):

@@ -262,6 +262,27 @@ describe('Reassembler', () => {
     expect(Array.from(reassembler.takeReady() ?? [])).toEqual(Array.from(bytes));
   });
 
+  it('hands a run out as views of its ring, the part up to the ring end first, then the rest', () => {
+    const reassembler = new Reassembler(50, 50);
+    reassembler.insert(40, Uint8Array.of(1));
+    reassembler.advance(41);
+    const bytes = new Uint8Array(20).map((_, i) => 100 + i);
+    reassembler.insert(1, bytes); // ring indexes 42..49 then 0..11
+    reassembler.insert(30, Uint8Array.of(7)); // a later run, beyond a hole
+    reassembler.advance(1);
+    const first = reassembler.takeReadyView();
+    expect(Array.from(first ?? [])).toEqual(Array.from(bytes.subarray(0, 8)));
+    reassembler.advance(first?.length ?? 0);
+    const second = reassembler.takeReadyView();
+    expect(Array.from(second ?? [])).toEqual(Array.from(bytes.subarray(8)));
+    // Both are views of one store, not copies; the later run is still held, and still reported.
+    expect(second?.buffer).toBe(first?.buffer);
+    reassembler.advance(second?.length ?? 0);
+    expect(reassembler.takeReadyView()).toBeUndefined();
+    expect(reassembler.bufferedBytes).toBe(1);
+    expect(reassembler.sackRanges(4)).toEqual([{ start: 9, end: 10 }]);
+  });
+
   it('hands a long run out 64 KiB at a time, the rest still held and reported', () => {
     const reassembler = new Reassembler(1 << 20);
     const run = new Uint8Array(200 * 1024).map((_, i) => (i * 7) & 0xff);

@@ -164,18 +164,39 @@ export class Reassembler {
    * them and then calls `advance(bytes.length)`, and asks again for the rest.
    */
   takeReady(): Uint8Array | undefined {
-    const run = this.runs[0];
-    if (run === undefined || run.start !== this.base) return undefined;
-    const length = Math.min(run.end - run.start, MAX_TAKE);
-    if (length === run.end - run.start) this.runs.shift();
-    else run.start += length;
-    this.held -= length;
+    const length = this.removeReady(MAX_TAKE);
+    if (length === 0) return undefined;
     const storage = this.storage as Uint8Array;
     const out = new Uint8Array(length);
     const firstPart = Math.min(length, storage.length - this.baseIndex);
     out.set(storage.subarray(this.baseIndex, this.baseIndex + firstPart), 0);
     if (firstPart < length) out.set(storage.subarray(0, length - firstPart), firstPart);
     return out;
+  }
+
+  /**
+   * As `takeReady`, but a view of the ring instead of a copy: as much of the
+   * run as lies contiguous in it, however long. The view is valid until the
+   * next `insert`, which may write over it; for a caller that copies it at
+   * once, it saves a copy and an allocation of every byte that arrived out of
+   * order (under loss, most of them).
+   */
+  takeReadyView(): Uint8Array | undefined {
+    const storage = this.storage;
+    if (storage === undefined) return undefined;
+    const length = this.removeReady(storage.length - this.baseIndex);
+    return length === 0 ? undefined : storage.subarray(this.baseIndex, this.baseIndex + length);
+  }
+
+  /** Removes up to `max` bytes of a held run that starts at RCV.NXT from the list: how many. */
+  private removeReady(max: number): number {
+    const run = this.runs[0];
+    if (run === undefined || run.start !== this.base) return 0;
+    const length = Math.min(run.end - run.start, max);
+    if (length === run.end - run.start) this.runs.shift();
+    else run.start += length;
+    this.held -= length;
+    return length;
   }
 
   /**
