@@ -216,9 +216,13 @@ export class Connection {
    * answered when polled, but still with one ACK per two segments, each with
    * its own ACK number, so the sender's window grows as it should; and each
    * with the SACK blocks of what had arrived by then (RFC 2018 §4: every ACK
-   * while data is held).
+   * while data is held), taken when the point is made: later arrivals of the
+   * batch may extend or join those runs, and an ACK that then named a run
+   * sent later but not one sent earlier would have the sender take the
+   * earlier for lost (RFC 8985 §6.2). `sack` is left out where it cannot be
+   * needed (see countForDelayedAck).
    */
-  private readonly ackPoints: Array<{ readonly ack: number; readonly arrival: number }> = [];
+  private readonly ackPoints: Array<{ readonly ack: number; readonly sack: TcpOptions | undefined }> = [];
   private delayedAckAt: number | undefined;
   private rstPending: TcpSegment | undefined;
   private finQueued = false;
@@ -1304,8 +1308,11 @@ export class Connection {
       if (++this.segmentsUnacked < 2 && this.config.delayedAckTimeout > 0) continue;
       this.segmentsUnacked = 0;
       this.ackNow = true;
-      const point = i === segments ? this.rcvNxt : seqAdd(start, i * this.arrivalSegmentSize);
-      const ackPoint = { ack: point, arrival: this.reassembly.latestArrival };
+      const ack = i === segments ? this.rcvNxt : seqAdd(start, i * this.arrivalSegmentSize);
+      // The last point of a batch is answered by the ACK of RCV.NXT with the blocks of then
+      // (takeAck), and once the bound is reached a point only ever replaces the last one.
+      const last = this.ackPoints.length >= MAX_ACK_POINTS - 1;
+      const ackPoint = { ack, sack: last ? undefined : this.heldBlocks() };
       if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(ackPoint);
       else this.ackPoints[this.ackPoints.length - 1] = ackPoint;
     }
@@ -1751,8 +1758,8 @@ export class Connection {
   private takeAck(): TcpSegment | undefined {
     if (this.ackPoints.length > 1) {
       // An ACK owed for part of a batch: everything after it is answered by the ones that follow.
-      const { ack, arrival } = this.ackPoints.shift()!;
-      const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, this.sackBlocksAsOf(arrival), ack);
+      const { ack, sack } = this.ackPoints.shift()!;
+      const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, sack ?? this.heldBlocks(), ack);
       this.ackNow = true;
       return segment;
     }
@@ -1810,11 +1817,10 @@ export class Connection {
     return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], trigger) };
   }
 
-  /** For an ACK that answers an in-order arrival of a batch: the held runs no later arrival touched. */
-  private sackBlocksAsOf(arrival: number): TcpOptions {
+  /** The held runs as they are now, the most recently changed first: an ACK's SACK blocks for in-order data. */
+  private heldBlocks(): TcpOptions {
     if (!this.sackPermitted || this.reassembly.isEmpty) return NO_OPTIONS;
-    const blocks = this.appendHeldBlocks([], { arrival });
-    return blocks.length === 0 ? NO_OPTIONS : { sack: blocks };
+    return { sack: this.appendHeldBlocks([]) };
   }
 
   /** The held runs `Reassembler.sackRanges` chooses, as SACK blocks after `blocks`: four blocks in all. */

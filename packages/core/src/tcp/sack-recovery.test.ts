@@ -488,6 +488,20 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
       .expectNothingSent();
   });
 
+  it('gives an ACK for in-order data of a batch the runs as they were then, also those a later arrival changed', () => {
+    // 5 and 8 are held when 1 and 2 arrive; then 6 extends the run of 5, and 3 and 4 fill the holes
+    // up to it. The ACK for 1 and 2 names both held runs: one that named 8 but not 5, sent before 8,
+    // would have the sender take 5 for lost (RFC 8985 §6.2) and send it again.
+    const drill = receiving()
+      .at(300)
+      .peerSendsTogether([5, 8, 1, 2, 6, 3, 4].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+    drill
+      .expectSent({ flags: 'A', ack: peerStart(3), sack: [peerBlock(8, 8), peerBlock(5, 5)] })
+      // Then 1 to 6 acknowledged, with 8, the one run still held.
+      .expectSent({ flags: 'A', ack: peerStart(7), sack: [peerBlock(8, 8)] })
+      .expectNothingSent();
+  });
+
   it('reports every run a batch brought once more after a hole in the batch was filled', () => {
     const drill = receiving()
       .at(300)
