@@ -352,8 +352,8 @@ describe('SACK-based loss recovery over any loss of a flight (property)', () => 
 });
 
 describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
-  const receiving = (): Drill =>
-    sackDrill()
+  const receiving = (config: Partial<TcpConfig> = {}): Drill =>
+    sackDrill(config)
       // In order: acknowledged by the delayed ACK.
       .at(200)
       .peerSends({ flags: 'A', seq: peerStart(0), ack: 1, len: MSS })
@@ -500,6 +500,22 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
       // Then 1 to 6 acknowledged, with 8, the one run still held.
       .expectSent({ flags: 'A', ack: peerStart(7), sack: [peerBlock(8, 8)] })
       .expectNothingSent();
+  });
+
+  it('hands out copies of what a filled hole delivered: later segments of the batch reuse the reassembly ring', () => {
+    // 2 to 15 wait for 1; then a segment 32 KiB on lands where 2 was in the reassembler's ring
+    // (as large as its limit, here 32 KiB). The events are read after the whole batch, as the drill
+    // reads them: the bytes must be those that were sent. (A host, which copies each event's bytes
+    // as soon as it is made, asks for views of the ring instead: `takesDataAtOnce`.)
+    const payload = (segment: number) => new Uint8Array(MSS).fill(segment);
+    const held = Array.from({ length: 14 }, (_, i) => i + 2);
+    const drill = receiving({ reassemblyLimit: 32_768 }).peerSendsTogether([
+      ...held.map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, payload: payload(segment) })),
+      { flags: 'A', seq: peerStart(1), ack: 1, payload: payload(1) },
+      { flags: 'A', seq: peerStart(2) + 32_768, ack: 1, payload: new Uint8Array(MSS).fill(0xee) },
+    ]);
+    const expected = [new Uint8Array(MSS).fill(0x62), payload(1), ...held.map(payload)];
+    expect(Buffer.from(drill.receivedBytes()).equals(Buffer.concat(expected))).toBe(true);
   });
 
   it('reports every run a batch brought once more after a hole in the batch was filled', () => {

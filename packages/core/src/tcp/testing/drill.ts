@@ -99,6 +99,8 @@ export class Drill {
   private readonly outbox: Sent[] = [];
   private readonly wire: string[] = [];
   private readonly eventLog: ConnectionEvent[] = [];
+  /** The views of every data event, in order, kept as the user got them. */
+  private readonly dataViews: Uint8Array[] = [];
 
   constructor(
     readonly mode: 'active' | 'passive',
@@ -334,7 +336,15 @@ export class Drill {
       this.sentLog.push(sent);
       this.wire.push(`${this.now} ms > ${this.describe(segment, 'ours')}`);
     }
-    for (let event = this.connection.pollEvent(); event; event = this.connection.pollEvent()) this.eventLog.push(event);
+    for (let event = this.connection.pollEvent(); event; event = this.connection.pollEvent()) {
+      this.eventLog.push(event);
+      if (event.type === 'data') this.dataViews.push(event.data);
+    }
+  }
+
+  /** Every byte the data events delivered so far, read from their views now, as a user who kept them would. */
+  receivedBytes(): Uint8Array {
+    return Uint8Array.from(this.dataViews.flatMap((view) => Array.from(view)));
   }
 
   private describe(segment: TcpSegment, from: 'ours' | 'peer'): string {
