@@ -1823,8 +1823,12 @@ export class Connection {
     return { sack: this.appendHeldBlocks([]) };
   }
 
-  /** The held runs `Reassembler.sackRanges` chooses, as SACK blocks after `blocks`: four blocks in all. */
-  private appendHeldBlocks(blocks: SackBlock[], answering?: { readonly offset?: number; readonly arrival: number }): SackBlock[] {
+  /**
+   * The held runs `Reassembler.sackRanges` chooses, as SACK blocks after `blocks`: four blocks in
+   * all. `answering` is an out-of-order arrival of the batch (in-order ones take their blocks when
+   * their ACK point is made).
+   */
+  private appendHeldBlocks(blocks: SackBlock[], answering?: { readonly offset: number; readonly arrival: number }): SackBlock[] {
     for (const { start, end } of this.reassembly.sackRanges(4 - blocks.length, answering)) {
       blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
     }
