@@ -12,6 +12,7 @@ import { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector-url.js';
 import { replayCommand } from './replay.js';
 import { openPcapStack } from './stack.js';
 import { systemProbe } from './system.js';
+import { tierUp } from './tier-up.js';
 import { systemLookup } from './url.js';
 
 export const version = '0.1.0';
@@ -241,6 +242,9 @@ export const run = async (argv: readonly string[], io: CliIo, deps: RunDependenc
     return ExitCode.couldNotConnect;
   }
 };
+
+/** Node's flags as the process started with them, for writing V8's code cache (see tier-up.ts). */
+export const restoreStartupFlags = (): void => tierUp.restore();
 
 /** `run` as the program: with the process's own streams and signals, exiting with its code. */
 export const main = async (): Promise<void> => {

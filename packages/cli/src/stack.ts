@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { HostConfig, HostEvent, NetworkHost, TcpConfig } from '@tcpts/core';
+import { tierUp } from './tier-up.js';
 
 export interface StackOpenOptions {
   readonly iface: string;
@@ -55,5 +56,7 @@ export type OpenStack = (options: StackOpenOptions) => Promise<FetchStack>;
  */
 export const openPcapStack: OpenStack = async (options) => {
   const { PcapStack } = await import('@tcpts/io-pcap');
-  return PcapStack.open(options);
+  const stack = await PcapStack.open(options);
+  tierUp.suit(stack.capture);
+  return stack;
 };

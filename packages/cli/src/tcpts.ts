@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1
+#!/usr/bin/env -S node --v8-pool-size=1 --interrupt-budget=1081344
 /**
  * The `tcpts` command: the bundled CLI (tcpts.cjs, made by bundle.mjs from
  * main.js and everything it imports), run with V8's code cache. A `fetch`
@@ -10,12 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { loadCommonJsWithCache } from './code-cache.js';
 
 const bundle = loadCommonJsWithCache(fileURLToPath(new URL('./tcpts.cjs', import.meta.url)));
-const { main } = bundle.exports as { main: () => Promise<void> };
+const { main, restoreStartupFlags } = bundle.exports as { main: () => Promise<void>; restoreStartupFlags: () => void };
 const CACHE_REFINEMENTS = 3;
 // A fetch compiles the data path: a cache made by `--help` would hold little of it.
 if (bundle.cacheRuns < CACHE_REFINEMENTS && process.argv.slice(2).includes('fetch')) {
   process.on('exit', (code) => {
-    if (code === 0) bundle.saveCache();
+    if (code !== 0) return;
+    // V8 keeps a cache only for a run started with the flags it was made under.
+    restoreStartupFlags();
+    bundle.saveCache();
   });
 }
 await main();
