@@ -22,7 +22,11 @@ export interface RunDependencies extends FetchDependencies {
 }
 
 export const defaultDependencies: RunDependencies = {
-  openStack: openPcapStack,
+  openStack: async (options) => {
+    const stack = await openPcapStack(options);
+    tierUp.suit(stack.capture);
+    return stack;
+  },
   lookup: systemLookup,
   system: systemProbe,
   now: () => performance.now(),
@@ -243,7 +247,7 @@ export const run = async (argv: readonly string[], io: CliIo, deps: RunDependenc
   }
 };
 
-/** Node's flags as the process started with them, for writing V8's code cache (see tier-up.ts). */
+/** V8's flags as the process started with them, for writing its code cache (see tier-up.ts). */
 export const restoreStartupFlags = (): void => tierUp.restore();
 
 /** `run` as the program: with the process's own streams and signals, exiting with its code. */

@@ -4,7 +4,6 @@
  */
 import type { Duplex } from 'node:stream';
 import type { HostConfig, HostEvent, NetworkHost, TcpConfig } from '@tcpts/core';
-import { tierUp } from './tier-up.js';
 
 export interface StackOpenOptions {
   readonly iface: string;
@@ -56,7 +55,5 @@ export type OpenStack = (options: StackOpenOptions) => Promise<FetchStack>;
  */
 export const openPcapStack: OpenStack = async (options) => {
   const { PcapStack } = await import('@tcpts/io-pcap');
-  const stack = await PcapStack.open(options);
-  tierUp.suit(stack.capture);
-  return stack;
+  return PcapStack.open(options);
 };

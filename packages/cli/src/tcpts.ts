@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --interrupt-budget=1081344
+#!/usr/bin/env -S node --v8-pool-size=1
 /**
  * The `tcpts` command: the bundled CLI (tcpts.cjs, made by bundle.mjs from
  * main.js and everything it imports), run with V8's code cache. A `fetch`
