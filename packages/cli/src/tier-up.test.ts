@@ -83,8 +83,8 @@ describe('V8 tier-up by capture', () => {
     };
     try {
       expect(twoRuns(true)).toBe('taken');
-      // Without it V8 would refuse the cache: the flags differ from the next run's.
-      expect(twoRuns(false)).toBe('refused');
+      // Without it V8 refuses the cache where the budget was raised: the flags differ from the next run's.
+      expect(twoRuns(false)).toBe(process.versions.v8.startsWith('11.3.') ? 'refused' : 'taken');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
