@@ -12,7 +12,6 @@ import { DEFAULT_INSPECTOR_URL, parseInspectorUrl } from './inspector-url.js';
 import { replayCommand } from './replay.js';
 import { openPcapStack } from './stack.js';
 import { systemProbe } from './system.js';
-import { tierUp } from './tier-up.js';
 import { systemLookup } from './url.js';
 
 export const version = '0.1.0';
@@ -22,11 +21,7 @@ export interface RunDependencies extends FetchDependencies {
 }
 
 export const defaultDependencies: RunDependencies = {
-  openStack: async (options) => {
-    const stack = await openPcapStack(options);
-    tierUp.suit(stack.capture);
-    return stack;
-  },
+  openStack: openPcapStack,
   lookup: systemLookup,
   system: systemProbe,
   now: () => performance.now(),
@@ -246,9 +241,6 @@ export const run = async (argv: readonly string[], io: CliIo, deps: RunDependenc
     return ExitCode.couldNotConnect;
   }
 };
-
-/** V8's flags as the process started with them, for writing its code cache (see tier-up.ts). */
-export const restoreStartupFlags = (): void => tierUp.restore();
 
 /** `run` as the program: with the process's own streams and signals, exiting with its code. */
 export const main = async (): Promise<void> => {

@@ -10,15 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { loadCommonJsWithCache } from './code-cache.js';
 
 const bundle = loadCommonJsWithCache(fileURLToPath(new URL('./tcpts.cjs', import.meta.url)));
-const { main, restoreStartupFlags } = bundle.exports as { main: () => Promise<void>; restoreStartupFlags: () => void };
+const { main } = bundle.exports as { main: () => Promise<void> };
 const CACHE_REFINEMENTS = 3;
 // A fetch compiles the data path: a cache made by `--help` would hold little of it.
 if (bundle.cacheRuns < CACHE_REFINEMENTS && process.argv.slice(2).includes('fetch')) {
   process.on('exit', (code) => {
-    if (code !== 0) return;
-    // V8 keeps a cache only for a run started with the flags it was made under.
-    restoreStartupFlags();
-    bundle.saveCache();
+    if (code === 0) bundle.saveCache();
   });
 }
 await main();
