@@ -1216,6 +1216,9 @@ export class Connection {
         this.ackNow = true; // a pure duplicate: the peer missed our ACK
         return;
       }
+      // RFC 2883 §4: the part received before is reported too (a sender may have resent
+      // several segments as one, or a receive-coalescing device merged them).
+      if (this.sackPermitted) this.noteDuplicate({ left: start, right: this.rcvNxt });
       data = data.subarray(before);
       start = this.rcvNxt;
     }
@@ -1227,6 +1230,10 @@ export class Connection {
     if (data.length > room) data = data.subarray(0, room);
 
     if (start === this.rcvNxt) {
+      // Held bytes it brings again are duplicates (RFC 2883 §4), below the ACK that follows.
+      if (this.sackPermitted && !this.reassembly.isEmpty) {
+        for (const run of this.reassembly.heldWithin(0, data.length)) this.noteDuplicate(this.heldBlock(run));
+      }
       this.deliver(data);
       // Fill from the reassembly queue what is now in order.
       if (!this.reassembly.isEmpty) {
@@ -1247,12 +1254,15 @@ export class Connection {
         this.ackNow = true;
         return;
       }
-      const fresh = this.reassembly.insert(offset, data);
+      // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
+      // it did for a retransmission that was not needed, and widen its reordering window. The
+      // first such run goes first in this arrival's ACK, before the run that now holds it.
+      const again = this.sackPermitted && !this.reassembly.isEmpty ? this.reassembly.heldWithin(offset, kept) : [];
+      this.reassembly.insert(offset, data);
       const end = seqAdd(start, data.length);
       const segments = this.segmentsIn(data.length);
-      // RFC 2883 §4.2: held data received again is reported too, so that a sender can undo what
-      // it did for a retransmission that was not needed, and widen its reordering window.
-      const duplicate = fresh === 0 ? { left: start, right: seqAdd(start, kept) } : undefined;
+      const duplicate = again.length === 0 ? undefined : this.heldBlock(again[0]!);
+      for (let i = 1; i < again.length; i++) this.noteDuplicate(this.heldBlock(again[i]!));
       // Out of order: a duplicate ACK at once (RFC 5681 §4.2), for each segment; with SACK, new
       // data past the first three duplicates is folded into fewer ACKs (sack-compression.ts).
       const due =
@@ -1290,6 +1300,11 @@ export class Connection {
     } else {
       triggers.push({ seq: start, end, acks: segments, arrival, duplicate });
     }
+  }
+
+  /** A range of offsets from RCV.NXT as a SACK block. */
+  private heldBlock(range: { readonly start: number; readonly end: number }): SackBlock {
+    return { left: seqAdd(this.rcvNxt, range.start), right: seqAdd(this.rcvNxt, range.end) };
   }
 
   /** How many segments `length` bytes of the arriving segment were sent as: more than one only in a merged frame. */

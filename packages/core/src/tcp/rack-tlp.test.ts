@@ -226,6 +226,44 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
       .expectNothingSent();
   });
 
+  it('reports the part of a segment it had before when the segment brings new data too (§4)', () => {
+    // A sender may resend two segments as one, and a coalescing device merges them.
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .at(240)
+      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [] })
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: 2 * MSS })
+      .expectSent({ flags: 'A', ack: 1 + 2 * MSS, sack: [[1, 1 + MSS]], at: 300 })
+      .expectNothingSent();
+  });
+
+  it('reports held bytes that an in-order segment brings again, below the ACK that follows', () => {
+    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: block(2)[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(2)], at: 200 })
+      // The lost segment and the held one after it, resent as one: the held one is a duplicate.
+      .at(300)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: 3 * MSS })
+      .expectSent({ flags: 'A', ack: block(3)[0], sack: [block(2)], at: 300 })
+      .expectNothingSent();
+  });
+
+  it('reports held bytes that an out-of-order segment brings again first, then the run now holding them', () => {
+    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: block(2)[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(2)], at: 200 })
+      .at(300)
+      .peerSends({ flags: 'A', seq: block(1)[0], ack: 1, len: 2 * MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(2), [block(1)[0], block(2)[1]]], at: 300 })
+      .expectNothingSent();
+  });
+
   it('reports each duplicate of a batch in the ACK that answers it, as one by one', () => {
     const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
     const segment = (n: number) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: MSS });

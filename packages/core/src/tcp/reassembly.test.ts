@@ -27,6 +27,7 @@ class ModelReceiver {
 
   receive(slice: Slice): void {
     const bytes = this.stream.slice(slice.start, slice.end);
+    expect(this.reassembler.heldWithin(slice.start - this.rcvNxt, slice.end - slice.start)).toEqual(this.modelHeldWithin(slice));
     if (slice.start <= this.rcvNxt) {
       if (slice.end <= this.rcvNxt) return;
       this.deliver(bytes.subarray(this.rcvNxt - slice.start));
@@ -50,6 +51,18 @@ class ModelReceiver {
     expect(this.reassembler.bufferedBytes).toBe(this.modelHeld.size);
     expect(this.reassembler.bufferedBytes).toBeLessThanOrEqual(this.limit);
     expect(this.reassembler.isEmpty).toBe(this.modelHeld.size === 0);
+  }
+
+  /** The held positions of `slice`, as runs of offsets from RCV.NXT: what it brings again. */
+  private modelHeldWithin(slice: Slice): Array<{ start: number; end: number }> {
+    const runs: Array<{ start: number; end: number }> = [];
+    for (let p = Math.max(slice.start, this.rcvNxt); p < slice.end; p++) {
+      if (!this.modelHeld.has(p)) continue;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.end === p - this.rcvNxt) last.end++;
+      else runs.push({ start: p - this.rcvNxt, end: p - this.rcvNxt + 1 });
+    }
+    return runs;
   }
 
   private deliver(data: Uint8Array): void {
@@ -134,6 +147,27 @@ describe('Reassembler', () => {
     expect(reassembler.takeReady()).toBeUndefined();
     reassembler.advance(3);
     expect(Array.from(reassembler.takeReady() ?? [])).toEqual([2, 2, 1, 1, 1, 1, 2, 2]);
+  });
+
+  it('tells which bytes of a range it holds already', () => {
+    const reassembler = new Reassembler(100);
+    reassembler.insert(10, new Uint8Array(10)); // [10, 20)
+    reassembler.insert(30, new Uint8Array(5)); // [30, 35)
+    expect(reassembler.heldWithin(0, 10)).toEqual([]);
+    expect(reassembler.heldWithin(5, 30)).toEqual([
+      { start: 10, end: 20 },
+      { start: 30, end: 35 },
+    ]);
+    expect(reassembler.heldWithin(15, 17)).toEqual([
+      { start: 15, end: 20 },
+      { start: 30, end: 32 },
+    ]);
+    expect(reassembler.heldWithin(-5, 20)).toEqual([{ start: 10, end: 15 }]);
+    reassembler.advance(12);
+    expect(reassembler.heldWithin(0, 100)).toEqual([
+      { start: 0, end: 8 },
+      { start: 18, end: 23 },
+    ]);
   });
 
   it('cuts data at the limit and before RCV.NXT', () => {

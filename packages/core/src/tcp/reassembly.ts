@@ -89,16 +89,8 @@ export class Reassembler {
     const dataOrigin = this.base + offset;
     const runs = this.runs;
 
-    // First run that overlaps or touches [absFrom, absTo): runs are sorted and
-    // disjoint, so their ends are sorted too.
-    let low = 0;
-    let high = runs.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((runs[mid] as HeldRun).end < absFrom) low = mid + 1;
-      else high = mid;
-    }
-    const first = low;
+    // First run that overlaps or touches [absFrom, absTo).
+    const first = this.firstRunEndingAtOrAfter(absFrom);
 
     let stored = 0;
     let cursor = absFrom;
@@ -131,6 +123,39 @@ export class Reassembler {
     }
     this.held += stored;
     return stored;
+  }
+
+  /**
+   * The held bytes among the `length` starting `offset` bytes after RCV.NXT,
+   * as offsets from RCV.NXT, in order: what a segment there brings a second
+   * time (RFC 2883 reports it).
+   */
+  heldWithin(offset: number, length: number): Array<{ start: number; end: number }> {
+    const from = this.base + Math.max(offset, 0);
+    const to = this.base + offset + length;
+    const within: Array<{ start: number; end: number }> = [];
+    const runs = this.runs;
+    for (let i = this.firstRunEndingAtOrAfter(from); i < runs.length; i++) {
+      const run = runs[i] as HeldRun;
+      if (run.start >= to) break;
+      const start = Math.max(run.start, from);
+      const end = Math.min(run.end, to);
+      if (start < end) within.push({ start: start - this.base, end: end - this.base });
+    }
+    return within;
+  }
+
+  /** The index of the first run whose end is at or after absolute position `position`: runs are sorted and disjoint, so their ends are sorted too. */
+  private firstRunEndingAtOrAfter(position: number): number {
+    const runs = this.runs;
+    let low = 0;
+    let high = runs.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((runs[mid] as HeldRun).end < position) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   /**
