@@ -13,7 +13,7 @@ export { TcpSocket } from './tcp-socket.js';
 export { PcapDevice, closeCapturesOn, type PcapDeviceOptions } from './pcap-device.js';
 export { PacketRingDevice, type PacketRingDeviceOptions } from './packet-ring-device.js';
 export type { FrameDevice, FrameReceiver, DeviceCounters } from './frame-device.js';
-export { createLab, type Lab, type LabOptions, type ExecResult, type HttpServerHandle } from './lab.js';
+export { createLab, type Lab, type LabOptions, type ExecResult, type HttpServerHandle, type HttpServerOptions } from './lab.js';
 export { parseIpv4, formatIpv4, parseMac, formatMac } from './addresses.js';
 export {
   RawIpDevice,

@@ -85,6 +85,27 @@ describe('createLab', () => {
     expect(refused.code).not.toBe(0);
   });
 
+  it("serves with the congestion control it is given, not the namespace's default", async () => {
+    // More than the socket buffers on both sides hold: the server keeps sending while curl reads slowly.
+    await writeFile(join(dir, 'sixteen-mib.bin'), Buffer.alloc(16 << 20));
+    const server = await lab.startHttpServer(dir, 8081, { congestionControl: 'reno' });
+    const url = `http://${lab.serverIp}:8081/sixteen-mib.bin`;
+    const download = lab.exec(lab.clientNs, ['curl', '-sS', '-o', '/dev/null', '--limit-rate', '200K', '--max-time', '8', url]);
+    try {
+      let info = '';
+      for (let attempt = 0; attempt < 100 && !/\breno\b/.test(info); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        info = (await lab.exec(lab.serverNs, ['ss', '-tni', 'state', 'established', 'sport = :8081'])).stdout;
+      }
+      // The server's socket names its algorithm (ss -i), and has sent data.
+      expect(info).toMatch(/\breno\b/);
+      expect(info).toMatch(/bytes_acked:[1-9]/);
+    } finally {
+      await server.stop();
+      await download; // ends once the server is gone
+    }
+  });
+
   it('reports a failed command instead of throwing', async () => {
     const result = await lab.exec(lab.clientNs, ['sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(result).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 3 });

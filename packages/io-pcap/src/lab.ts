@@ -44,6 +44,26 @@ export interface HttpServerHandle {
   stop(): Promise<void>;
 }
 
+export interface HttpServerOptions {
+  /** A Linux TCP congestion control module (`/proc/sys/net/ipv4/tcp_available_congestion_control`). */
+  readonly congestionControl?: string;
+}
+
+/**
+ * http.server's own server and handler, with TCP_CONGESTION set on the listening socket, which
+ * every accepted connection inherits (root may pick any available algorithm, not only those the
+ * namespace allows). Arguments: address, port, directory, algorithm.
+ */
+const HTTP_SERVER_WITH_CONGESTION_CONTROL = `
+import functools, http.server, socket, sys
+address, port, directory, algorithm = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+class Server(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, algorithm.encode())
+        super().server_bind()
+Server((address, port), functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)).serve_forever()
+`;
+
 export interface Lab {
   readonly serverNs: string;
   readonly clientNs: string;
@@ -55,8 +75,12 @@ export interface Lab {
   /** The kernel's own address in `clientNs`, for reference clients. */
   readonly clientKernelIp: string;
   readonly prefixLength: number;
-  /** `python3 -m http.server` serving `dir` on serverIp:port in serverNs; resolves once it accepts connections. */
-  startHttpServer(dir: string, port: number): Promise<HttpServerHandle>;
+  /**
+   * `python3 -m http.server` serving `dir` on serverIp:port in serverNs; resolves once it accepts
+   * connections. With `congestionControl` (`cubic`, `reno`, …) its connections use that algorithm
+   * instead of the namespace's default.
+   */
+  startHttpServer(dir: string, port: number, options?: HttpServerOptions): Promise<HttpServerHandle>;
   /**
    * One ICMP echo from the kernel of `ns` to `target` (Python raw socket: iputils
    * `ping` is not always installed); true when the matching reply came back in time.
@@ -267,13 +291,17 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     if (await linkExists(clientIface)) await run('ip', ['link', 'del', 'dev', clientIface]);
   };
 
-  const startHttpServer = async (dir: string, port: number): Promise<HttpServerHandle> => {
+  const startHttpServer = async (dir: string, port: number, options: HttpServerOptions = {}): Promise<HttpServerHandle> => {
     if (destroyed) throw new Error(`lab ${name} is destroyed`);
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', serverNs, PYTHON, '-m', 'http.server', '--bind', address(1), '--directory', dir, String(port)],
-      { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const { congestionControl } = options;
+    const server =
+      congestionControl === undefined
+        ? ['-m', 'http.server', '--bind', address(1), '--directory', dir, String(port)]
+        : ['-c', HTTP_SERVER_WITH_CONGESTION_CONTROL, address(1), String(port), dir, congestionControl];
+    const child = spawn('ip', ['netns', 'exec', serverNs, PYTHON, ...server], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start python3 -m http.server');
     servers.set(pid, child);

@@ -2,7 +2,9 @@
  * `pnpm bench:net`: our stack against the Linux kernel's TCP on a veth pair, in
  * the same run and over the same path. Downloads (kernel sender, our receiver)
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
- * server's output; 1000 MB clean, to /dev/null, for the rate of warm stacks;
+ * server's output, the lossy ones both from a server with the namespace's
+ * congestion control (the machine's default) and from one with CUBIC, Linux's
+ * usual default, which takes random loss for congestion; 1000 MB clean, to /dev/null, for the rate of warm stacks;
  * an upload (our sender, kernel receiver) of 100 MB. Each
  * row runs six times (TCPTS_BENCH_RUNS), the contestants in a rotating
  * order, dirty pages written out before every timed transfer, and prints
@@ -26,6 +28,14 @@ import { parseTransferSummary } from '../progress.js';
 /** The bundled CLI, as users run it. */
 const MAIN = fileURLToPath(new URL('../tcpts.js', import.meta.url));
 const HTTP_PORT = 8080;
+/**
+ * A second server, whose connections use CUBIC. This machine's default is BBR,
+ * which does not slow down for random loss; a loss-based sender's rate follows
+ * cwnd/RTT, and so how soon the receiver's ACKs come back.
+ */
+const CUBIC_PORT = 8081;
+/** Row labels are this wide, so that the columns line up. */
+const LABEL_WIDTH = 32;
 const SINK_PORT = 9000;
 const MB = 1024 * 1024;
 /** Size of the steady-state download, MiB. */
@@ -176,7 +186,7 @@ async function setLoss(lab: Lab, percent: number): Promise<void> {
   const script = [
     'table bridge tcpts_bench_loss {',
     '  chain out { type filter hook output priority 0; policy accept;',
-    `    tcp sport ${HTTP_PORT} numgen random mod 100 < ${percent} drop`,
+    `    tcp sport { ${HTTP_PORT}, ${CUBIC_PORT} } numgen random mod 100 < ${percent} drop`,
     '  }',
     '}',
     'table inet tcpts_bench_loss {',
@@ -320,7 +330,7 @@ const row = (label: string, samples: readonly Sample[], note = ''): string => {
     const range = samples.length > 1 ? ` (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})` : '';
     return `${median(each).toFixed(2)}${range}`.padEnd(17);
   });
-  return `${label} ${ours.map(fmt).join('  ')}  ${fmt(kernel)}    ${ratios.join(' ')}${note}`;
+  return `${label.padEnd(LABEL_WIDTH)} ${ours.map(fmt).join('  ')}  ${fmt(kernel)}    ${ratios.join(' ')}${note}`;
 };
 
 /** Under the row: the server's retransmissions for each stack (medians), which show whether the loss was real and how well each receiver reported it. */
@@ -338,6 +348,42 @@ const cpuRow = (samples: readonly Sample[], note: string): string => {
   return `  the machine's CPU per transfer: ${ours.map((ms, c) => `${ms.toFixed(0)} ms with ${CAPTURES[c]}`).join(', ')}, ${kernel.toFixed(0)} ms with the kernel (medians; ${note})`;
 };
 
+/** A kernel HTTP server of the lab: its port, and the congestion control of its connections. */
+interface Sender {
+  readonly port: number;
+  readonly algorithm: string;
+}
+
+/** One download row: RUNS rounds of the three contestants fetching `size` MB from `sender`, with the bytes checked. */
+async function downloadRow(lab: Lab, dir: string, size: number, loss: number, sender: Sender): Promise<void> {
+  const url = `http://${lab.serverIp}:${sender.port}/${size}.bin`;
+  const out = join(dir, `got-${size}.bin`);
+  const kernelOut = join(dir, `kernel-${size}.bin`);
+  const expected = await sha256File(join(dir, `${size}.bin`));
+  const samples: Sample[] = [];
+  let intact = true;
+  for (let run = 0; run < RUNS; run++) {
+    const rates = new Map<Contestant, number>();
+    const retransmissions = new Map<Contestant, number>();
+    const cpu = new Map<Contestant, number>();
+    for (const who of rotation(run)) {
+      await settle();
+      const target = who === 'kernel' ? kernelOut : out;
+      const [[rate, cpuMs], retransmitted] = await counting(lab, () => withMachineCpu(() => download(lab, who, url, target)));
+      rates.set(who, rate);
+      retransmissions.set(who, retransmitted);
+      cpu.set(who, cpuMs);
+      if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
+      await rm(target, { force: true });
+    }
+    samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions), cpuMs: byCapture(cpu) });
+  }
+  const label = `download ${String(size).padStart(3)} MB, ${loss}% loss${loss > 0 ? `, ${sender.algorithm}` : ''}`;
+  console.log(row(label, samples, intact ? '' : '  BYTES DIFFER'));
+  console.log(cpuRow(samples, STARTUP_NOTE));
+  if (loss > 0) console.log(retransmissionsRow(samples));
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench:net builds network namespaces: run it as root');
@@ -354,49 +400,31 @@ async function main(): Promise<void> {
     const hundred = Buffer.concat(Array.from({ length: 10 }, () => randomBytes(10 * MB)));
     await writeFile(join(dir, '100.bin'), hundred);
     await writeFile(join(dir, `${STEADY_MB}.bin`), Array.from({ length: STEADY_MB / 100 }, () => hundred));
-    const server = await lab.startHttpServer(dir, HTTP_PORT);
+    const servers = [await lab.startHttpServer(dir, HTTP_PORT)];
     // Untimed, as a user's earlier runs would: every timed one then starts with V8's code cache
     // (code-cache.ts), which `pnpm build` has just removed, holding both captures' code.
     for (const capture of CAPTURES) await download(lab, capture, `http://${lab.serverIp}:${HTTP_PORT}/10.bin`, '/dev/null', 10 * MB);
     console.log(`MB/s, medians of ${RUNS} runs (TCPTS_BENCH_RUNS); ratios: median of the runs' ratios (range)`);
-    console.log('                         ours MB/s          kernel   ratio to kernel');
-    console.log('                       libpcap  packet-ring  MB/s   libpcap            packet-ring');
+    console.log(`${' '.repeat(LABEL_WIDTH + 1)}ours MB/s          kernel   ratio to kernel`);
+    console.log(`${' '.repeat(LABEL_WIDTH - 1)}libpcap  packet-ring  MB/s   libpcap            packet-ring`);
+    const defaultAlgorithm = (await lab.exec(lab.serverNs, ['sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
+    const senders: Sender[] = [{ port: HTTP_PORT, algorithm: defaultAlgorithm }];
+    if (defaultAlgorithm !== 'cubic') {
+      servers.push(await lab.startHttpServer(dir, CUBIC_PORT, { congestionControl: 'cubic' }));
+      senders.push({ port: CUBIC_PORT, algorithm: 'cubic' });
+    }
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
-      for (const size of [10, 100]) {
-        const url = `http://${lab.serverIp}:${HTTP_PORT}/${size}.bin`;
-        const out = join(dir, `got-${size}.bin`);
-        const kernelOut = join(dir, `kernel-${size}.bin`);
-        const expected = await sha256File(join(dir, `${size}.bin`));
-        const samples: Sample[] = [];
-        let intact = true;
-        for (let run = 0; run < RUNS; run++) {
-          const rates = new Map<Contestant, number>();
-          const retransmissions = new Map<Contestant, number>();
-          const cpu = new Map<Contestant, number>();
-          for (const who of rotation(run)) {
-            await settle();
-            const target = who === 'kernel' ? kernelOut : out;
-            const [[rate, cpuMs], retransmitted] = await counting(lab, () => withMachineCpu(() => download(lab, who, url, target)));
-            rates.set(who, rate);
-            retransmissions.set(who, retransmitted);
-            cpu.set(who, cpuMs);
-            if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
-            await rm(target, { force: true });
-          }
-          samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions), cpuMs: byCapture(cpu) });
-        }
-        console.log(row(`download ${String(size).padStart(3)} MB, ${loss}% loss`, samples, intact ? '' : '  BYTES DIFFER'));
-        console.log(cpuRow(samples, STARTUP_NOTE));
-        if (loss > 0) console.log(retransmissionsRow(samples));
+      for (const sender of loss === 0 ? senders.slice(0, 1) : senders) {
+        for (const size of [10, 100]) await downloadRow(lab, dir, size, loss, sender);
       }
       if (loss === 0) {
         const steady = await steadyDownload(lab);
-        console.log(row(`download 1000 MB, warm  `, steady, '  (both to /dev/null)'));
+        console.log(row(`download 1000 MB, warm`, steady, '  (both to /dev/null)'));
         console.log(cpuRow(steady, STARTUP_NOTE));
       }
     }
-    await (server as { stop(): Promise<void> }).stop();
+    for (const server of servers) await server.stop();
     for (const loss of [0, 1]) {
       await setLoss(lab, loss);
       const samples: Sample[] = [];
