@@ -182,12 +182,16 @@ describe('RACK timer in recovery (RFC 8985 §6.3)', () => {
 });
 
 describe('D-SACK, receiver side (RFC 2883)', () => {
-  it('reports a segment received twice in the first SACK block, once', () => {
+  /** The peer's first segment received and acknowledged (a delayed ACK). */
+  const firstSegmentAcknowledged = (): Drill =>
     established()
       .at(200)
       .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
       .at(240)
-      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [] })
+      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [] });
+
+  it('reports a segment received twice in the first SACK block, once', () => {
+    firstSegmentAcknowledged()
       .at(300)
       .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
       .expectSent({ flags: 'A', ack: 1 + MSS, sack: [[1, 1 + MSS]], at: 300 })
@@ -228,40 +232,33 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
 
   it('reports the part of a segment it had before when the segment brings new data too (§4)', () => {
     // A sender may resend two segments as one, and a coalescing device merges them.
-    established()
-      .at(200)
-      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
-      .at(240)
-      .expectSent({ flags: 'A', ack: 1 + MSS, sack: [] })
+    firstSegmentAcknowledged()
       .at(300)
       .peerSends({ flags: 'A', seq: 1, ack: 1, len: 2 * MSS })
       .expectSent({ flags: 'A', ack: 1 + 2 * MSS, sack: [[1, 1 + MSS]], at: 300 })
       .expectNothingSent();
   });
 
-  it('reports held bytes that an in-order segment brings again, below the ACK that follows', () => {
-    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
+  /** Segment 2 arrives early and is held; then `resent` (bytes from `seq`) arrives, and `answer` is its ACK. */
+  const heldThenResent = (resent: { seq: number; len: number }, answer: { ack: number; sack: Array<[number, number]> }): void => {
+    const held: [number, number] = [1 + 2 * MSS, 1 + 3 * MSS];
     established()
       .at(200)
-      .peerSends({ flags: 'A', seq: block(2)[0], ack: 1, len: MSS })
-      .expectSent({ flags: 'A', ack: 1, sack: [block(2)], at: 200 })
-      // The lost segment and the held one after it, resent as one: the held one is a duplicate.
+      .peerSends({ flags: 'A', seq: held[0], ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [held], at: 200 })
       .at(300)
-      .peerSends({ flags: 'A', seq: 1, ack: 1, len: 3 * MSS })
-      .expectSent({ flags: 'A', ack: block(3)[0], sack: [block(2)], at: 300 })
+      .peerSends({ flags: 'A', ack: 1, ...resent })
+      .expectSent({ flags: 'A', ...answer, at: 300 })
       .expectNothingSent();
+  };
+
+  it('reports held bytes that an in-order segment brings again, below the ACK that follows', () => {
+    // The lost segments and the held one after them, resent as one: the held one is a duplicate.
+    heldThenResent({ seq: 1, len: 3 * MSS }, { ack: 1 + 3 * MSS, sack: [[1 + 2 * MSS, 1 + 3 * MSS]] });
   });
 
   it('reports held bytes that an out-of-order segment brings again first, then the run now holding them', () => {
-    const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
-    established()
-      .at(200)
-      .peerSends({ flags: 'A', seq: block(2)[0], ack: 1, len: MSS })
-      .expectSent({ flags: 'A', ack: 1, sack: [block(2)], at: 200 })
-      .at(300)
-      .peerSends({ flags: 'A', seq: block(1)[0], ack: 1, len: 2 * MSS })
-      .expectSent({ flags: 'A', ack: 1, sack: [block(2), [block(1)[0], block(2)[1]]], at: 300 })
-      .expectNothingSent();
+    heldThenResent({ seq: 1 + MSS, len: 2 * MSS }, { ack: 1, sack: [[1 + 2 * MSS, 1 + 3 * MSS], [1 + MSS, 1 + 3 * MSS]] });
   });
 
   it('reports each duplicate of a batch in the ACK that answers it, as one by one', () => {
