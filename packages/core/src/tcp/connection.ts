@@ -914,13 +914,18 @@ export class Connection {
   }
 
   /**
-   * A transmission the peer now holds. One of a full segment shows that
-   * packets of this size get through (RFC 4821 §7.7): timeouts are losses then,
-   * not a black hole. Two smaller ones acknowledged together show nothing.
+   * A transmission the peer now holds, part of [from, to) that this ACK newly
+   * reports. One of a full segment shows that packets of this size get through
+   * (RFC 4821 §7.7): timeouts are losses then, not a black hole. Two smaller
+   * ones acknowledged together show nothing, and neither does a full-sized
+   * resend of which the ACK reports only some bytes: an earlier, smaller
+   * segment may have brought those (a probe that repacketized the tail, whose
+   * last byte a delayed SACK names).
    */
-  private delivered(record: SendRecord, now: number): void {
+  private delivered(record: SendRecord, now: number, from: number, to: number): void {
     this.rack.onDelivered(record, now);
-    if (seqDiff(record.end, record.start) >= this.sendMss) this.fullSizedSegmentAcked = true;
+    const whole = seqLe(from, record.start) && seqLe(record.end, to);
+    if (whole && seqDiff(record.end, record.start) >= this.sendMss) this.fullSizedSegmentAcked = true;
   }
 
   /** Takes the SACK blocks of an ACK into the scoreboard; returns the bytes newly reported held. */
@@ -954,12 +959,12 @@ export class Connection {
         }
         const hole = this.scoreboard.holeFrom(from);
         const to = hole !== undefined && seqLt(hole.end, ack) ? hole.end : ack;
-        for (const record of this.sendTimes.overlapping(from, to)) this.delivered(record, now);
+        for (const record of this.sendTimes.overlapping(from, to)) this.delivered(record, now, from, to);
         from = to;
       }
     }
     for (const range of newlyHeld) {
-      for (const record of this.sendTimes.overlapping(range.start, range.end)) this.delivered(record, now);
+      for (const record of this.sendTimes.overlapping(range.start, range.end)) this.delivered(record, now, range.start, range.end);
     }
     // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block,
     // reports a duplicate: a retransmission (perhaps a probe) that was not needed.

@@ -209,6 +209,15 @@ describe('transfer over a faulty link', () => {
     runTransfer({ bytesAtoB: MAX_PAYLOAD, bytesBtoA: MAX_PAYLOAD, faults: { ...worst, silentHop: true }, closing: 'both', seed: 4 });
   });
 
+  it('finds a silent narrow hop when a delayed SACK names the last byte of a resend that repacketized the tail', () => {
+    // Found by the property: a 1-byte segment and the FIN got through the 576-byte hop, the loss
+    // probe resent the last 1448 bytes as one segment, and the SACK of that byte, reordered behind
+    // the probe, was taken for proof that full-sized segments get through: black-hole detection
+    // then never lowered the segment size, and the connection timed out.
+    const reordered: FaultMix = { lossPercent: 0, duplicatePercent: 0, reorderPercent: 16, corruptPermille: 0, delay: 0, jitter: 1, pathMtu: 576, silentHop: true };
+    runTransfer({ bytesAtoB: 1449, bytesBtoA: 0, faults: reordered, closing: 'a-first', seed: 97196124, checksumOffload: false, receiveCoalescing: false });
+  });
+
   it('fails loudly, naming the case and the seed, with a readable trace, when the link loses everything', () => {
     // Outside the property's bounds on purpose: the checker itself must be able to fail.
     const hopeless: FaultMix = { lossPercent: 100, duplicatePercent: 0, reorderPercent: 0, corruptPermille: 0, delay: 5, jitter: 0 };
