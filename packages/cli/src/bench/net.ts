@@ -4,7 +4,8 @@
  * of 10 and 100 MB, clean and with 1% random loss made by nftables on the
  * server's output, the lossy ones both from a server with the namespace's
  * congestion control (the machine's default) and from one with CUBIC, Linux's
- * usual default, which takes random loss for congestion; 1000 MB clean, to /dev/null, for the rate of warm stacks;
+ * usual default, which takes random loss for congestion; 1000 MB clean, to
+ * /dev/null, for the rate of warm stacks;
  * an upload (our sender, kernel receiver) of 100 MB. Each
  * row runs six times (TCPTS_BENCH_RUNS), the contestants in a rotating
  * order, dirty pages written out before every timed transfer, and prints

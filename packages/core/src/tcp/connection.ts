@@ -1849,9 +1849,7 @@ export class Connection {
    * their ACK point is made).
    */
   private appendHeldBlocks(blocks: SackBlock[], answering?: { readonly offset: number; readonly arrival: number }): SackBlock[] {
-    for (const { start, end } of this.reassembly.sackRanges(4 - blocks.length, answering)) {
-      blocks.push({ left: seqAdd(this.rcvNxt, start), right: seqAdd(this.rcvNxt, end) });
-    }
+    for (const range of this.reassembly.sackRanges(4 - blocks.length, answering)) blocks.push(this.heldBlock(range));
     return blocks;
   }
 
