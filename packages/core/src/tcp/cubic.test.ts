@@ -104,6 +104,20 @@ describe('CUBIC (RFC 9438)', () => {
     expect(cc.ssthresh).toBe(Math.floor(cwnd * CUBIC_BETA));
   });
 
+  it('inflates by exactly SMSS per duplicate ACK of NewReno recovery, whatever β·FlightSize comes to (RFC 5681 §3.2 step 4)', () => {
+    // 83,220 × 0.7 is 58,253.999… in floating point; near 65,536 the sums of such a window round up.
+    const cc = new CubicCongestionControl(1460, 0);
+    cc.onEnterRecovery(83_220, 0, 'newreno');
+    expect(cc.ssthresh).toBe(58_253);
+    let cwnd = cc.cwnd;
+    expect(cwnd).toBe(58_253 + 3 * 1460);
+    for (let i = 0; i < 8; i++) {
+      cc.onRecoveryDuplicateAck();
+      expect(cc.cwnd - cwnd).toBe(1460);
+      cwnd = cc.cwnd;
+    }
+  });
+
   it('keeps W_max at the window when a loss comes after W_max was passed', () => {
     const cc = afterLossAt(40);
     let now = 1000;

@@ -75,9 +75,13 @@ export class CubicCongestionControl extends NewRenoCongestionControl {
     super.onIdleRestart(now);
   }
 
-  /** §4.6 with §4.8: ssthresh = max(FlightSize × β_cubic, 2·SMSS). */
+  /**
+   * §4.6 with §4.8: ssthresh = max(FlightSize × β_cubic, 2·SMSS), in whole bytes. The product
+   * itself can fall a hair short of one (83,220 × 0.7 is 58,253.999…), and a window that near a
+   * whole byte gains one when a later sum rounds (an inflation by SMSS that grew cwnd by SMSS + 1).
+   */
   protected override reducedThreshold(flightSize: number): number {
-    return Math.max(Math.max(flightSize, 0) * CUBIC_BETA, 2 * this.smss);
+    return Math.max(Math.floor(Math.max(flightSize, 0) * CUBIC_BETA), 2 * this.smss);
   }
 
   protected override congestionAvoidance(acked: number, now: number, srtt: number | undefined): void {
