@@ -6,7 +6,7 @@ import { formatMac, parseMac } from './addresses.js';
 import type { IoPcapError } from './errors.js';
 import type { FrameReceiver } from './frame-device.js';
 import { createLab, type Lab } from './lab.js';
-import { loadPacketRing, type PacketRingAddon } from './packet-ring-binding.js';
+import { loadPacketRing, type PacketRingAddon, type RingHandle } from './packet-ring-binding.js';
 import { PacketRingDevice, slotSizeFor } from './packet-ring-device.js';
 import { arpRequest, ipBytes, macBytes, segmentWithSeededChecksum } from './testing/frames.js';
 
@@ -506,6 +506,102 @@ describe('PacketRingDevice on a stuck link', () => {
     } finally {
       await run('ip', ['link', 'del', iface]).catch(() => undefined);
     }
+  });
+});
+
+describe('PacketRingDevice reading on after a burst', () => {
+  const SLOT = 2048;
+  const SLOTS = 16;
+
+  /**
+   * An addon whose receive ring is plain memory that the test fills as the
+   * kernel would (tpacket2 headers, status TP_STATUS_USER), so that frames can
+   * arrive at exact points: while the host answers the burst before them.
+   */
+  const memoryRingAddon = () => {
+    const rings = new ArrayBuffer(2 * SLOTS * SLOT);
+    const words = new Int32Array(rings);
+    const bytes = new Uint8Array(rings);
+    let onReadable: ((status: number) => void) | undefined;
+    let written = 0;
+    const addon: PacketRingAddon = {
+      ...loadPacketRing(),
+      open: () => ({ handle: {} as RingHandle, rings, rxFrames: SLOTS, txFrames: SLOTS }),
+      start: (_handle, callback) => {
+        onReadable = callback;
+      },
+      checkBurst: (_handle, first, limit) => {
+        let ready = 0;
+        while (ready < limit && (words[(((first + ready) % SLOTS) * SLOT) / 4]! & 1) !== 0) ready++;
+        return ready;
+      },
+      flush: () => 0,
+      close: () => undefined,
+    };
+    /** The kernel puts `frame` in the next receive slot (the tests never fill the ring). */
+    const arrive = (frame: Uint8Array): void => {
+      const slot = (written % SLOTS) * SLOT;
+      if (words[slot / 4] !== 0) throw new Error('the receive ring is full');
+      const data = 80;
+      bytes.set(frame, slot + data);
+      words[(slot + 4) / 4] = frame.length; // tp_len
+      words[(slot + 8) / 4] = frame.length; // tp_snaplen
+      words[(slot + 12) / 4] = data; // tp_mac (tp_net above it stays 0)
+      bytes[slot + 42] = 0; // sll_pkttype: PACKET_HOST
+      words[slot / 4] = 1; // TP_STATUS_USER, set last, as the kernel does
+      written++;
+    };
+    return { addon, arrive, wake: () => onReadable?.(0) };
+  };
+
+  it('reads what arrived while the host answered the burst before, in the same wake-up', () => {
+    const { addon, arrive, wake } = memoryRingAddon();
+    const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
+    const seen: number[][] = [[]];
+    // As on a veth pair: the ACK sent at the end of a burst brings the peer's next segments at once.
+    let answers = 0;
+    device.start({
+      frame: (frame) => seen[seen.length - 1]!.push(numberOf(frame)),
+      endOfBurst: () => {
+        seen.push([]);
+        if (++answers <= 2) for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, answers * 10 + i));
+      },
+      failure: (error) => {
+        throw error;
+      },
+    });
+    for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, i));
+    wake();
+    expect(seen).toEqual([[0, 1, 2], [10, 11, 12], [20, 21, 22], []]);
+    expect(device.counters.framesReceived).toBe(9);
+    device.close();
+  });
+
+  it('stops after one lap of the ring, though frames keep coming; the rest wait for the next wake-up', () => {
+    const { addon, arrive, wake } = memoryRingAddon();
+    const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
+    const seen: number[] = [];
+    let next = 0;
+    let bursts = 0;
+    device.start({
+      frame: (frame) => seen.push(numberOf(frame)),
+      // A peer that always has more: five frames after every answer.
+      endOfBurst: () => {
+        bursts++;
+        for (let i = 0; i < 5; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, next++));
+      },
+      failure: (error) => {
+        throw error;
+      },
+    });
+    for (let i = 0; i < 5; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, next++));
+    wake();
+    // Sixteen slots: three bursts of five and one frame of the fourth, whose burst ends there.
+    expect(seen).toEqual([...Array(SLOTS).keys()]);
+    expect(bursts).toBe(4);
+    wake();
+    expect(seen).toEqual([...Array(SLOTS * 2).keys()]);
+    device.close();
   });
 });
 
