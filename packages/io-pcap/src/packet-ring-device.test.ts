@@ -577,6 +577,26 @@ describe('PacketRingDevice reading on after a burst', () => {
     device.close();
   });
 
+  it('reads nothing more once the answers to a burst closed it', () => {
+    const { addon, arrive, wake } = memoryRingAddon();
+    const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
+    const seen: number[] = [];
+    device.start({
+      frame: (frame) => seen.push(numberOf(frame)),
+      endOfBurst: () => {
+        for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, 10 + i));
+        device.close();
+      },
+      failure: (error) => {
+        throw error;
+      },
+    });
+    for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, i));
+    wake();
+    wake();
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
   it('stops after one lap of the ring, though frames keep coming; the rest wait for the next wake-up', () => {
     const { addon, arrive, wake } = memoryRingAddon();
     const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });

@@ -309,6 +309,8 @@ export class PacketRingDevice implements FrameDevice {
       if (read === 0 || this.closed || this.failed) return;
       left -= read;
       if (this.counters.framesReceived > before) this.receiver?.endOfBurst();
+      // The answers may have closed the device (the application closing its stack).
+      if (this.closed || this.failed) return;
     }
   }
 
