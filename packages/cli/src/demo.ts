@@ -23,7 +23,6 @@ export interface DemoOptions {
   readonly keepFiles: boolean;
 }
 
-/** What the demo needs of io-pcap's namespace lab. */
 /** `fetch URL` over a lab's stack: its interface, our address and prefix, the body into `out`. */
 export const fetchArgvForLab = (
   lab: Pick<DemoLab, 'clientIface' | 'stackIp' | 'prefixLength'>,
