@@ -286,27 +286,49 @@ const RUNS = Math.max(1, Number(process.env['TCPTS_BENCH_RUNS'] ?? 6) || 6);
 interface Sample extends PerContestant {
   /** Segments the server retransmitted during each transfer, for the download rows. */
   readonly retransmitted?: PerContestant;
+  /** How often the server's retransmission timer fired during each transfer, for the download rows. */
+  readonly timeouts?: PerContestant;
   /** The whole machine's busy CPU during each transfer, ms. */
   readonly cpuMs?: PerContestant;
 }
 
-/** The server's count of retransmitted segments (tcpRetransSegs, RFC 4022), from its namespace's /proc/net/snmp. */
-async function serverRetransmissions(lab: Lab): Promise<number> {
-  const result = await lab.exec(lab.serverNs, ['cat', '/proc/net/snmp']);
-  const [names, values] = result.stdout
+/** What the server's TCP counted: segments retransmitted, and times its retransmission timer fired. */
+interface ServerCounts {
+  readonly retransmitted: number;
+  readonly timeouts: number;
+}
+
+/** One counter of a /proc/net/snmp-style table: a line of names and a line of values, both starting `prefix:`. */
+function tableCounter(text: string, prefix: string, name: string, file: string): number {
+  const [names, values] = text
     .split('\n')
-    .filter((line) => line.startsWith('Tcp:'))
+    .filter((line) => line.startsWith(`${prefix}:`))
     .map((line) => line.trim().split(/\s+/));
-  const value = Number(values?.[names?.indexOf('RetransSegs') ?? -1]);
-  if (!Number.isFinite(value)) throw new Error("no Tcp RetransSegs in the server namespace's /proc/net/snmp");
+  const value = Number(values?.[names?.indexOf(name) ?? -1]);
+  if (!Number.isFinite(value)) throw new Error(`no ${prefix} ${name} in the server namespace's ${file}`);
   return value;
 }
 
-/** `transfer`'s result, and how many segments the server retransmitted meanwhile. */
-async function counting<T>(lab: Lab, transfer: () => Promise<T>): Promise<[T, number]> {
-  const before = await serverRetransmissions(lab);
+/**
+ * The server's counters, from its namespace: tcpRetransSegs (RFC 4022) in /proc/net/snmp, and
+ * Linux's TCPTimeouts in /proc/net/netstat, which tells a transfer that waited for the timer
+ * (200 ms at least) from one whose losses fast recovery or a loss probe repaired.
+ */
+async function serverCounts(lab: Lab): Promise<ServerCounts> {
+  const snmp = (await lab.exec(lab.serverNs, ['cat', '/proc/net/snmp'])).stdout;
+  const netstat = (await lab.exec(lab.serverNs, ['cat', '/proc/net/netstat'])).stdout;
+  return {
+    retransmitted: tableCounter(snmp, 'Tcp', 'RetransSegs', '/proc/net/snmp'),
+    timeouts: tableCounter(netstat, 'TcpExt', 'TCPTimeouts', '/proc/net/netstat'),
+  };
+}
+
+/** `transfer`'s result, and what the server counted meanwhile. */
+async function counting<T>(lab: Lab, transfer: () => Promise<T>): Promise<[T, ServerCounts]> {
+  const before = await serverCounts(lab);
   const result = await transfer();
-  return [result, (await serverRetransmissions(lab)) - before];
+  const after = await serverCounts(lab);
+  return [result, { retransmitted: after.retransmitted - before.retransmitted, timeouts: after.timeouts - before.timeouts }];
 }
 
 const median = (values: readonly number[]): number => {
@@ -340,6 +362,17 @@ const retransmissionsRow = (samples: readonly Sample[]): string => {
   return `  the server retransmitted ${ours.map((n, c) => `${n} segments to ${CAPTURES[c]}`).join(', ')}, ${kernel} to the kernel (medians)`;
 };
 
+/**
+ * Under the row: in how many runs the server's retransmission timer fired, for each stack.
+ * Such a run waits 200 ms or more, which decides a short transfer: the lossy rows are partly a lottery.
+ */
+const timeoutsRow = (samples: readonly Pick<Sample, 'timeouts'>[]): string => {
+  const runs = samples.map((s) => s.timeouts).filter((t) => t !== undefined);
+  const firedIn = (pick: (t: PerContestant) => number): number => runs.filter((t) => pick(t) > 0).length;
+  const ours = CAPTURES.map((capture, c) => `${firedIn((t) => t.ours[c]!)} to ${capture}`);
+  return `  its retransmission timer fired in ${ours.join(', ')}, ${firedIn((t) => t.kernel)} to the kernel (downloads of ${runs.length})`;
+};
+
 /** Our downloads are a fresh CLI process each, as a user runs it; curl starts in a few ms. */
 const STARTUP_NOTE = "our CLI's start-up included";
 
@@ -366,23 +399,28 @@ async function downloadRow(lab: Lab, dir: string, size: number, loss: number, se
   for (let run = 0; run < RUNS; run++) {
     const rates = new Map<Contestant, number>();
     const retransmissions = new Map<Contestant, number>();
+    const timeouts = new Map<Contestant, number>();
     const cpu = new Map<Contestant, number>();
     for (const who of rotation(run)) {
       await settle();
       const target = who === 'kernel' ? kernelOut : out;
-      const [[rate, cpuMs], retransmitted] = await counting(lab, () => withMachineCpu(() => download(lab, who, url, target)));
+      const [[rate, cpuMs], server] = await counting(lab, () => withMachineCpu(() => download(lab, who, url, target)));
       rates.set(who, rate);
-      retransmissions.set(who, retransmitted);
+      retransmissions.set(who, server.retransmitted);
+      timeouts.set(who, server.timeouts);
       cpu.set(who, cpuMs);
       if (who !== 'kernel') intact &&= (await sha256File(out)) === expected;
       await rm(target, { force: true });
     }
-    samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions), cpuMs: byCapture(cpu) });
+    samples.push({ ...byCapture(rates), retransmitted: byCapture(retransmissions), timeouts: byCapture(timeouts), cpuMs: byCapture(cpu) });
   }
   const label = `download ${String(size).padStart(3)} MB, ${loss}% loss${loss > 0 ? `, ${sender.algorithm}` : ''}`;
   console.log(row(label, samples, intact ? '' : '  BYTES DIFFER'));
   console.log(cpuRow(samples, STARTUP_NOTE));
-  if (loss > 0) console.log(retransmissionsRow(samples));
+  if (loss > 0) {
+    console.log(retransmissionsRow(samples));
+    console.log(timeoutsRow(samples));
+  }
 }
 
 async function main(): Promise<void> {
