@@ -253,7 +253,11 @@ class FetchRun {
   private async openStack(destination: string): Promise<FetchStack> {
     if (this.stack !== undefined) return this.stack;
     const { options, deps } = this;
-    const route = options.iface === undefined || options.gateway === undefined ? await deps.system.routeTo(destination) : undefined;
+    // Given the interface and our prefix, a destination inside it is reached directly: the kernel's
+    // route could only name a gateway, which an on-link destination does not use.
+    const onLink = options.iface !== undefined && options.prefixLength !== undefined && sameSubnet(destination, options.ip, options.prefixLength);
+    const needsRoute = (options.iface === undefined || options.gateway === undefined) && !onLink;
+    const route = needsRoute ? await deps.system.routeTo(destination) : undefined;
     const iface = options.iface ?? route?.iface;
     if (iface === undefined) {
       throw new CliFailure(ExitCode.usage, `No route to ${destination} to pick an interface from: give --iface`);

@@ -212,6 +212,28 @@ describe('tcpts fetch, successful transfers', () => {
     expect(result.stdout.toString()).toBe('hello\n');
   });
 
+  it("asks the kernel's route only for what it does not know: not for an on-link destination with --iface and --prefix", async () => {
+    const asked: string[] = [];
+    const system: SystemProbe = {
+      ...loopbackSystem,
+      routeTo: async (destination) => {
+        asked.push(destination);
+        return { iface: 'lo' };
+      },
+    };
+    const onLink = dependencies({ system });
+    expect((await runCli(['fetch', `${httpUrl}/hello`, '--ip', '127.0.0.9', '--iface', 'lo', '--prefix', '8'], onLink)).code).toBe(ExitCode.ok);
+    expect(asked).toEqual([]);
+    expect(onLink.stack.opened[0]).toMatchObject({ iface: 'lo', prefixLength: 8 });
+    expect(onLink.stack.opened[0]?.gateway).toBeUndefined();
+    // Outside the prefix, or without one, the route may name the gateway (or, without --iface, the interface).
+    for (const args of [['--iface', 'lo', '--prefix', '30'], ['--iface', 'lo'], []]) {
+      asked.length = 0;
+      expect((await runCli(['fetch', `${httpUrl}/hello`, '--ip', '127.0.0.9', ...args], dependencies({ system }))).code).toBe(ExitCode.ok);
+      expect(asked).toEqual(['127.0.0.1']);
+    }
+  });
+
   it('picks the interface, prefix and a local MAC when not given', async () => {
     const deps = dependencies();
     const result = await runCli(['fetch', `${httpUrl}/hello`, '--ip', '127.0.0.9'], deps);
