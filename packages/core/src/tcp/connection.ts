@@ -1830,11 +1830,25 @@ export class Connection {
    */
   private sackBlocks(): TcpOptions {
     const trigger = this.takeSackTrigger();
-    // One D-SACK block an ACK: its own arrival's, else one below RCV.NXT still to report.
-    const duplicate = trigger?.duplicate ?? this.duplicateReports.shift();
+    // One D-SACK block an ACK: its own arrival's, else one still to report (a held one only in an
+    // ACK that answers no arrival: see below).
+    const duplicate = trigger?.duplicate ?? this.takeDuplicateReport(trigger === undefined);
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
-    // RFC 2883 §4: a D-SACK block goes first, and is reported once.
+    // RFC 2883 §4: a D-SACK block goes first, and is reported once. A sender knows a block above
+    // the ACK for a duplicate only when the next block holds it: an arrival's ACK names the
+    // arrival's run next, so a held duplicate of another run gets an ACK of its own, whose next
+    // block is the run that holds it.
+    if (trigger === undefined && duplicate !== undefined && seqGt(duplicate.right, this.rcvNxt)) {
+      return { sack: this.appendHeldBlocks([duplicate], { offset: seqDiff(duplicate.left, this.rcvNxt), arrival: Infinity }) };
+    }
     return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], trigger) };
+  }
+
+  /** The next D-SACK block still to report; one above RCV.NXT (held data) only when `heldToo`. */
+  private takeDuplicateReport(heldToo: boolean): SackBlock | undefined {
+    const next = this.duplicateReports[0];
+    if (next === undefined || (!heldToo && seqGt(next.right, this.rcvNxt))) return undefined;
+    return this.duplicateReports.shift();
   }
 
   /** The held runs as they are now, the most recently changed first: an ACK's SACK blocks for in-order data. */

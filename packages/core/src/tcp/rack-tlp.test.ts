@@ -261,6 +261,25 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
     heldThenResent({ seq: 1 + MSS, len: 2 * MSS }, { ack: 1, sack: [[1 + 2 * MSS, 1 + 3 * MSS], [1 + MSS, 1 + 3 * MSS]] });
   });
 
+  it('gives a held duplicate of another run than the arrival\'s an ACK of its own, whose next block holds it (§4)', () => {
+    const block = (first: number, last = first): [number, number] => [1 + first * MSS, 1 + (last + 1) * MSS];
+    const segment = (n: number, count = 1) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: count * MSS });
+    established()
+      .at(200)
+      .peerSends(segment(2))
+      .expectSent({ flags: 'A', ack: 1, sack: [block(2)], at: 200 })
+      .peerSends(segment(4))
+      .expectSent({ flags: 'A', ack: 1, sack: [block(4), block(2)], at: 200 })
+      // One resend of segments 1–4 brings both held ones again; segment 7 comes in the same batch.
+      .at(300)
+      .peerSendsTogether([segment(1, 4), segment(7)])
+      .expectSent({ flags: 'A', ack: 1, sack: [block(2), block(1, 4)] })
+      .expectSent({ flags: 'A', ack: 1, sack: [block(7), block(1, 4)] })
+      // Not in segment 7's ACK, where the block after it would be segment 7's run.
+      .expectSent({ flags: 'A', ack: 1, sack: [block(4), block(1, 4), block(7)] })
+      .expectNothingSent();
+  });
+
   it('reports each duplicate of a batch in the ACK that answers it, as one by one', () => {
     const block = (segment: number): [number, number] => [1 + segment * MSS, 1 + (segment + 1) * MSS];
     const segment = (n: number) => ({ flags: 'A', seq: block(n)[0], ack: 1, len: MSS });
