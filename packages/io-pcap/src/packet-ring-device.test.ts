@@ -554,20 +554,28 @@ describe('PacketRingDevice reading on after a burst', () => {
     return { addon, arrive, wake: () => onReadable?.(0) };
   };
 
-  it('reads what arrived while the host answered the burst before, in the same wake-up', () => {
+  /** A device on a memory ring, started with `receiver`'s frame and endOfBurst (a failure fails the test). */
+  const memoryRingDevice = (receiver: Omit<FrameReceiver, 'failure'>) => {
     const { addon, arrive, wake } = memoryRingAddon();
     const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
+    device.start({
+      ...receiver,
+      failure: (error) => {
+        throw error;
+      },
+    });
+    return { device, arrive, wake };
+  };
+
+  it('reads what arrived while the host answered the burst before, in the same wake-up', () => {
     const seen: number[][] = [[]];
     // As on a veth pair: the ACK sent at the end of a burst brings the peer's next segments at once.
     let answers = 0;
-    device.start({
+    const { device, arrive, wake } = memoryRingDevice({
       frame: (frame) => seen[seen.length - 1]!.push(numberOf(frame)),
       endOfBurst: () => {
         seen.push([]);
         if (++answers <= 2) for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, answers * 10 + i));
-      },
-      failure: (error) => {
-        throw error;
       },
     });
     for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, i));
@@ -578,17 +586,12 @@ describe('PacketRingDevice reading on after a burst', () => {
   });
 
   it('reads nothing more once the answers to a burst closed it', () => {
-    const { addon, arrive, wake } = memoryRingAddon();
-    const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
     const seen: number[] = [];
-    device.start({
+    const { device, arrive, wake } = memoryRingDevice({
       frame: (frame) => seen.push(numberOf(frame)),
       endOfBurst: () => {
         for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, 10 + i));
         device.close();
-      },
-      failure: (error) => {
-        throw error;
       },
     });
     for (let i = 0; i < 3; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, i));
@@ -598,20 +601,15 @@ describe('PacketRingDevice reading on after a burst', () => {
   });
 
   it('stops after one lap of the ring, though frames keep coming; the rest wait for the next wake-up', () => {
-    const { addon, arrive, wake } = memoryRingAddon();
-    const device = PacketRingDevice.open({ iface: 'tcpd-memring', mac: OUR_MAC, mtu: 1500, addon, receiveCoalescing: false });
     const seen: number[] = [];
     let next = 0;
     let bursts = 0;
-    device.start({
+    const { device, arrive, wake } = memoryRingDevice({
       frame: (frame) => seen.push(numberOf(frame)),
       // A peer that always has more: five frames after every answer.
       endOfBurst: () => {
         bursts++;
         for (let i = 0; i < 5; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, next++));
-      },
-      failure: (error) => {
-        throw error;
       },
     });
     for (let i = 0; i < 5; i++) arrive(numberedFrame(OUR_MAC, PEER_MAC, next++));

@@ -303,14 +303,13 @@ export class PacketRingDevice implements FrameDevice {
       return;
     }
     // One lap of the ring at most: what arrives meanwhile wakes us again, after other I/O had its turn.
-    for (let left = this.rxFrames; left > 0; ) {
+    // A burst, or the answers to it (the application closing its stack), may end the device.
+    for (let left = this.rxFrames; left > 0 && !this.closed && !this.failed; ) {
       const before = this.counters.framesReceived;
       const read = this.readBurst(left);
-      if (read === 0 || this.closed || this.failed) return;
+      if (read === 0) return;
       left -= read;
-      if (this.counters.framesReceived > before) this.receiver?.endOfBurst();
-      // The answers may have closed the device (the application closing its stack).
-      if (this.closed || this.failed) return;
+      if (this.counters.framesReceived > before && !this.closed && !this.failed) this.receiver?.endOfBurst();
     }
   }
 
