@@ -1838,16 +1838,21 @@ export class Connection {
     // the ACK for a duplicate only when the next block holds it: an arrival's ACK names the
     // arrival's run next, so a held duplicate of another run gets an ACK of its own, whose next
     // block is the run that holds it.
-    if (trigger === undefined && duplicate !== undefined && seqGt(duplicate.right, this.rcvNxt)) {
-      return { sack: this.appendHeldBlocks([duplicate], { offset: seqDiff(duplicate.left, this.rcvNxt), arrival: Infinity }) };
-    }
-    return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], trigger) };
+    const answering =
+      trigger ??
+      (duplicate !== undefined && this.isHeld(duplicate) ? { offset: seqDiff(duplicate.left, this.rcvNxt), arrival: Infinity } : undefined);
+    return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], answering) };
   }
 
-  /** The next D-SACK block still to report; one above RCV.NXT (held data) only when `heldToo`. */
+  /** Whether a D-SACK block reports held data (above RCV.NXT), not data already delivered. */
+  private isHeld(block: SackBlock): boolean {
+    return seqGt(block.right, this.rcvNxt);
+  }
+
+  /** The next D-SACK block still to report; one of held data only when `heldToo`. */
   private takeDuplicateReport(heldToo: boolean): SackBlock | undefined {
     const next = this.duplicateReports[0];
-    if (next === undefined || (!heldToo && seqGt(next.right, this.rcvNxt))) return undefined;
+    if (next === undefined || (!heldToo && this.isHeld(next))) return undefined;
     return this.duplicateReports.shift();
   }
 
