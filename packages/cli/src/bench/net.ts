@@ -299,13 +299,13 @@ interface ServerCounts {
 }
 
 /** One counter of a /proc/net/snmp-style table: a line of names and a line of values, both starting `prefix:`. */
-function tableCounter(text: string, prefix: string, name: string, file: string): number {
+function tableCounter(text: string, prefix: string, name: string): number {
   const [names, values] = text
     .split('\n')
     .filter((line) => line.startsWith(`${prefix}:`))
     .map((line) => line.trim().split(/\s+/));
   const value = Number(values?.[names?.indexOf(name) ?? -1]);
-  if (!Number.isFinite(value)) throw new Error(`no ${prefix} ${name} in the server namespace's ${file}`);
+  if (!Number.isFinite(value)) throw new Error(`no ${prefix} ${name} in the server namespace's /proc/net/snmp or /proc/net/netstat`);
   return value;
 }
 
@@ -315,11 +315,11 @@ function tableCounter(text: string, prefix: string, name: string, file: string):
  * (200 ms at least) from one whose losses fast recovery or a loss probe repaired.
  */
 async function serverCounts(lab: Lab): Promise<ServerCounts> {
-  const snmp = (await lab.exec(lab.serverNs, ['cat', '/proc/net/snmp'])).stdout;
-  const netstat = (await lab.exec(lab.serverNs, ['cat', '/proc/net/netstat'])).stdout;
+  // One read of both files: their tables' prefixes ("Tcp:", "TcpExt:") differ.
+  const tables = (await lab.exec(lab.serverNs, ['cat', '/proc/net/snmp', '/proc/net/netstat'])).stdout;
   return {
-    retransmitted: tableCounter(snmp, 'Tcp', 'RetransSegs', '/proc/net/snmp'),
-    timeouts: tableCounter(netstat, 'TcpExt', 'TCPTimeouts', '/proc/net/netstat'),
+    retransmitted: tableCounter(tables, 'Tcp', 'RetransSegs'),
+    timeouts: tableCounter(tables, 'TcpExt', 'TCPTimeouts'),
   };
 }
 
