@@ -9,7 +9,6 @@ export * from './tcp/reset.js';
 export { windowScaleFor } from './tcp/window.js';
 export * from './tcp/send-buffer.js';
 export * from './tcp/reassembly.js';
-export * from './tcp/receive-memory.js';
 export * from './tcp/rtt.js';
 export * from './tcp/congestion.js';
 export * from './tcp/isn.js';

@@ -923,93 +923,6 @@ static napi_value coalesce_frames_js(napi_env env, napi_callback_info info) {
   return verdicts;
 }
 
-/*
- * Memory for received bytes on huge pages. The host copies every byte it
- * delivers into chunks of fresh memory until the application gives them
- * back, and fresh memory costs a page fault and a zeroed page on first touch
- * of every 4 KiB: a tenth of a download's time here. A transparent huge page
- * (Documentation/admin-guide/mm/transhuge.rst) costs one fault per 2 MiB.
- * Where the kernel gives small pages instead (THP off, or no huge page free),
- * the memory is simply that.
- */
-#define HUGE_PAGE_BYTES (2u << 20)
-
-typedef struct {
-  uint8_t* base;
-  uint32_t pieces_alive; /* atomic: pieces whose ArrayBuffer has not been collected */
-} slab_t;
-
-static void release_slab_pieces(napi_env env, slab_t* slab, uint32_t pieces) {
-  if (__atomic_sub_fetch(&slab->pieces_alive, pieces, __ATOMIC_ACQ_REL) != 0) return;
-  munmap(slab->base, HUGE_PAGE_BYTES);
-  free(slab);
-  int64_t ignored;
-  napi_adjust_external_memory(env, -(int64_t)HUGE_PAGE_BYTES, &ignored);
-}
-
-static void finalize_slab_piece(napi_env env, void* data, void* hint) {
-  (void)data;
-  release_slab_pieces(env, hint, 1);
-}
-
-/*
- * hugePageSlab(pieceBytes) -> ArrayBuffer[]
- * One 2 MiB region aligned to 2 MiB, asked for as a huge page (MADV_HUGEPAGE),
- * cut into ArrayBuffers of pieceBytes each (a power of two from 4 KiB to
- * 2 MiB). The region is unmapped once every piece has been collected.
- */
-static napi_value huge_page_slab(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint32_t piece = 0;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &piece) != napi_ok || piece < 4096 || piece > HUGE_PAGE_BYTES ||
-      (piece & (piece - 1)) != 0) {
-    napi_throw_range_error(env, NULL, "hugePageSlab(pieceBytes): a power of two from 4096 to 2097152");
-    return NULL;
-  }
-  /* Twice the size, so that an aligned 2 MiB lies inside; the rest is given back. */
-  const size_t span = 2 * (size_t)HUGE_PAGE_BYTES;
-  uint8_t* raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return throw_errno(env, "mmap", errno);
-  uint8_t* base = (uint8_t*)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
-  if (base > raw) munmap(raw, (size_t)(base - raw));
-  if (base + HUGE_PAGE_BYTES < raw + span) munmap(base + HUGE_PAGE_BYTES, (size_t)(raw + span - (base + HUGE_PAGE_BYTES)));
-  /* Refused where THP is off: small pages then, which is what any other memory would be. */
-  madvise(base, HUGE_PAGE_BYTES, MADV_HUGEPAGE);
-  slab_t* slab = malloc(sizeof *slab);
-  if (slab == NULL) {
-    munmap(base, HUGE_PAGE_BYTES);
-    return throw_errno(env, "malloc", ENOMEM);
-  }
-  const uint32_t count = HUGE_PAGE_BYTES / piece;
-  slab->base = base;
-  slab->pieces_alive = count;
-  int64_t ignored;
-  napi_adjust_external_memory(env, HUGE_PAGE_BYTES, &ignored);
-  napi_value pieces;
-  if (napi_create_array_with_length(env, count, &pieces) != napi_ok) {
-    release_slab_pieces(env, slab, count);
-    napi_throw_error(env, NULL, "packet-ring: N-API call failed: napi_create_array_with_length");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value buffer;
-    /* Pieces made so far are the garbage collector's to release; those never made are released here. */
-    if (napi_create_external_arraybuffer(env, base + (size_t)i * piece, piece, finalize_slab_piece, slab, &buffer) != napi_ok) {
-      release_slab_pieces(env, slab, count - i);
-      napi_throw_error(env, NULL, "packet-ring: N-API call failed: napi_create_external_arraybuffer");
-      return NULL;
-    }
-    if (napi_set_element(env, pieces, i, buffer) != napi_ok) {
-      if (i + 1 < count) release_slab_pieces(env, slab, count - i - 1);
-      napi_throw_error(env, NULL, "packet-ring: N-API call failed: napi_set_element");
-      return NULL;
-    }
-  }
-  return pieces;
-}
-
 /* close(handle): stops watching and closes the socket; the mapping lives on until it is collected. */
 static napi_value close_ring_js(napi_env env, napi_callback_info info) {
   ring_t* ring = ring_argument(env, info, NULL, 0);
@@ -1042,7 +955,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"coalesceFrames", NULL, coalesce_frames_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_ring_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"describeError", NULL, describe_error, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"hugePageSlab", NULL, huge_page_slab, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   return exports;

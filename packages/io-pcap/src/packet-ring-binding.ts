@@ -56,13 +56,6 @@ export interface PacketRingAddon {
   /** What `flush` does to one frame whose checksum field holds the pseudo-header sum (for tests). */
   finishTcpChecksum(frame: Uint8Array): void;
   close(handle: RingHandle): void;
-  /**
-   * One 2 MiB region of memory, aligned to 2 MiB and asked for as a transparent
-   * huge page, cut into ArrayBuffers of `pieceBytes` (a power of two from
-   * 4 KiB to 2 MiB). The region is unmapped once every piece was collected.
-   * Throws a RangeError for another size, an Error with `code` on mmap's failure.
-   */
-  hugePageSlab(pieceBytes: number): ArrayBuffer[];
   describeError(code: number): string;
 }
 

@@ -16,7 +16,6 @@ import {
 import { formatIpv4, formatMac, parseIpv4, parseMac, randomLocalMac, sameSubnet } from './addresses.js';
 import { ConnectionFailure, IoPcapError } from './errors.js';
 import type { DeviceCounters, FrameDevice } from './frame-device.js';
-import { defaultReceiveMemory } from './huge-page-memory.js';
 import { PacketRingDevice } from './packet-ring-device.js';
 import { PcapDevice } from './pcap-device.js';
 import { connectionFailure, TcpSocket, type SocketLink } from './tcp-socket.js';
@@ -186,7 +185,6 @@ export class PcapStack {
     const capture = resolveCapture(options.capture ?? 'libpcap');
     const ringOptions = { ...deviceOptions, ...(options.receiveCoalescing === undefined ? {} : { receiveCoalescing: options.receiveCoalescing }) };
     const device: FrameDevice = capture === 'packet-ring' ? PacketRingDevice.open(ringOptions) : PcapDevice.open(deviceOptions);
-    const receiveMemory = defaultReceiveMemory();
     let host: NetworkHost;
     try {
       const config: HostConfig = {
@@ -197,7 +195,6 @@ export class PcapStack {
         // RFC 6528: the secret only has to be unpredictable to others.
         isnSecret: randomBytes(16),
         ...(device.completesTcpChecksums === true ? { transmitChecksumOffload: true } : {}),
-        ...(receiveMemory === undefined ? {} : { receiveMemory }),
         ...(gateway === undefined ? {} : { gateway }),
         ...(options.tcp === undefined ? {} : { tcp: options.tcp }),
         ...(options.traceSegments === undefined ? {} : { traceSegments: options.traceSegments }),

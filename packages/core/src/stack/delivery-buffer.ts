@@ -1,5 +1,3 @@
-import { plainMemory, type ReceiveMemory } from '../tcp/receive-memory.js';
-
 /**
  * In-order bytes of one connection on their way to the application, coalesced.
  *
@@ -59,12 +57,9 @@ export class ChunkPool {
   ]);
   private readonly states = new WeakMap<ArrayBufferLike, ChunkState>();
 
-  /** @param allocate where fresh chunks come from (`HostConfig.receiveMemory`). */
-  constructor(private readonly allocate: ReceiveMemory = plainMemory) {}
-
   /** A chunk of `size` bytes, SMALL_CHUNK or LARGE_CHUNK. */
   take(size: number): Uint8Array {
-    const chunk = this.free.get(size)?.pop() ?? this.allocate(size);
+    const chunk = this.free.get(size)?.pop() ?? new Uint8Array(size);
     this.states.set(chunk.buffer, { handedOut: 0, released: 0, retired: false });
     return chunk;
   }

@@ -1,7 +1,6 @@
 import type { InspectionEvent } from 'xstate';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
-import type { ReceiveMemory } from '../tcp/receive-memory.js';
 import type { TcpSegment } from '../wire/tcp-types.js';
 
 /** Handle of a connection (or listener) inside one `Host`. */
@@ -56,12 +55,6 @@ export interface HostConfig {
   readonly transmitChecksumOffload?: boolean;
   /** Congestion control of new connections; the same as `tcp.congestion`, which it overrides. */
   readonly congestion?: CongestionAlgorithm;
-  /**
-   * Where the memory for received bytes comes from (reassembly rings,
-   * delivery chunks), by default plain `Uint8Array`s. It changes nothing the
-   * host does, and a recording leaves it out.
-   */
-  readonly receiveMemory?: ReceiveMemory;
   /** Observes every connection's machine actor: pass the XState inspector's `inspect` here. */
   readonly inspect?: (event: InspectionEvent) => void;
 }

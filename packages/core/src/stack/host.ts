@@ -3,7 +3,6 @@ import { defaultTcpConfig, type TcpConfig } from '../tcp/config.js';
 import { Connection, type IcmpReport, PATH_MTU_RAISE_INTERVAL } from '../tcp/connection.js';
 import type { ConnectionEvent } from '../tcp/events.js';
 import { initialSequenceNumber } from '../tcp/isn.js';
-import type { ReceiveMemory } from '../tcp/receive-memory.js';
 import { resetFor } from '../tcp/reset.js';
 import { BROADCAST_MAC, isInPrefix, formatIpv4, prefixMask } from '../wire/addresses.js';
 import { ArpOperation, arpReplyFor, decodeArp } from '../wire/arp.js';
@@ -139,9 +138,7 @@ export class Host implements NetworkHost {
   /** Sockets whose delivery buffer holds bytes not yet reported. */
   private readonly undelivered = new Set<SocketId>();
   /** Memory for delivered bytes, shared by every connection and reused once released. */
-  private readonly deliveryChunks: ChunkPool;
-  /** Where received bytes are kept (`HostConfig.receiveMemory`). */
-  private readonly receiveMemory: ReceiveMemory | undefined;
+  private readonly deliveryChunks = new ChunkPool();
   private readonly arp: ArpResolver;
   /** IPv4 datagrams that arrived in fragments, until they are whole (RFC 1122 §3.3.2). */
   private readonly reassembler = new Ipv4Reassembler();
@@ -163,8 +160,6 @@ export class Host implements NetworkHost {
       this.tcpConfig = { ...this.tcpConfig, mss: this.mtu - IPV4_TCP_HEADERS };
     }
     this.isnSecret = config.isnSecret;
-    this.receiveMemory = config.receiveMemory;
-    this.deliveryChunks = new ChunkPool(config.receiveMemory);
     this.traceSegments = config.traceSegments ?? false;
     this.tcpChecksumMode = config.transmitChecksumOffload === true ? 'pseudo-header' : 'full';
     this.inspect = config.inspect;
@@ -782,7 +777,6 @@ export class Host implements NetworkHost {
         takesDataAtOnce: true,
         ...(this.inspect ? { inspect: this.inspect } : {}),
         ...(pathMtu === undefined ? {} : { pathMtu }),
-        ...(this.receiveMemory === undefined ? {} : { receiveMemory: this.receiveMemory }),
       }),
       remoteIp,
       remotePort,

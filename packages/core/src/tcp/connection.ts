@@ -6,7 +6,6 @@ import type { ConnectionEvent, ConnectionFailure, ConnectionInput, ConnectionOut
 import { TCP_MACHINE_ACTIONS, type TcpMachineAction, type TcpMachineEvent, type TcpState, tcpMachine } from './machine.js';
 import { Rack } from './rack.js';
 import { Reassembler } from './reassembly.js';
-import type { ReceiveMemory } from './receive-memory.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
@@ -36,8 +35,6 @@ export interface ConnectionParams {
    * input, instead of as copies.
    */
   readonly takesDataAtOnce?: boolean;
-  /** Where the reassembly ring's memory comes from (`HostConfig.receiveMemory`). */
-  readonly receiveMemory?: ReceiveMemory;
 }
 
 /** RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
@@ -368,11 +365,7 @@ export class Connection {
     this.sendMss = Math.min(DEFAULT_PEER_MSS, this.config.mss);
     this.mssWithoutPathLimit = this.sendMss;
     this.sendBuffer = new SendBuffer(this.config.sendBufferSize);
-    this.reassembly = new Reassembler(
-      Math.min(this.config.reassemblyLimit, this.config.receiveBufferSize),
-      undefined,
-      params.receiveMemory,
-    );
+    this.reassembly = new Reassembler(Math.min(this.config.reassemblyLimit, this.config.receiveBufferSize));
     this.rtt = new RttEstimator({
       initialRto: this.config.initialRto,
       minRto: this.config.minRto,

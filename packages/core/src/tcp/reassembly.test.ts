@@ -348,21 +348,4 @@ describe('Reassembler', () => {
     expect(Array.from(reassembler.takeReady() ?? [])).toEqual(Array.from(far));
     expect(reassembler.isEmpty).toBe(true);
   });
-
-  it('takes its ring from the memory it was given, whatever that memory held', () => {
-    const asked: number[] = [];
-    const reassembler = new Reassembler(1 << 16, 1024, (bytes) => {
-      asked.push(bytes);
-      return new Uint8Array(bytes).fill(0xee);
-    });
-    const near = new Uint8Array(500).map((_, i) => i & 0xff);
-    const far = new Uint8Array(500).map((_, i) => (i * 3) & 0xff);
-    reassembler.insert(10, near);
-    reassembler.insert(5000, far); // past the first ring: a new one, doubled until it reaches
-    expect(asked).toEqual([1024, 8192]);
-    reassembler.advance(10);
-    expect(Buffer.from(reassembler.takeReady() ?? []).equals(Buffer.from(near))).toBe(true);
-    reassembler.advance(500 + 4490);
-    expect(Buffer.from(reassembler.takeReady() ?? []).equals(Buffer.from(far))).toBe(true);
-  });
 });

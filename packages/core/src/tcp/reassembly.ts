@@ -1,5 +1,3 @@
-import { plainMemory, type ReceiveMemory } from './receive-memory.js';
-
 /**
  * Out-of-order data held beyond RCV.NXT until the hole before it is filled
  * (RFC 9293 §3.10.7.4: segments in the window that cannot be processed yet
@@ -50,13 +48,8 @@ export class Reassembler {
    * @param limit bytes past RCV.NXT that may be held
    * @param initialStorage size of the ring when the first segment is held; it
    *   doubles on demand up to `limit`
-   * @param memory where the ring's memory comes from
    */
-  constructor(
-    limit: number,
-    initialStorage: number = DEFAULT_INITIAL_STORAGE,
-    private readonly memory: ReceiveMemory = plainMemory,
-  ) {
+  constructor(limit: number, initialStorage: number = DEFAULT_INITIAL_STORAGE) {
     if (!Number.isInteger(limit) || limit < 0) {
       throw new RangeError(`reassembly limit must be a non-negative integer, got ${limit}`);
     }
@@ -293,7 +286,7 @@ export class Reassembler {
     if (current !== undefined && current.length >= reach) return current;
     let size = current === undefined ? Math.min(this.limit, this.initialStorage) : current.length;
     while (size < reach) size = Math.min(this.limit, size * 2);
-    const grown = this.memory(size);
+    const grown = new Uint8Array(size);
     if (current !== undefined) {
       // Lay the held runs out again so that RCV.NXT sits at index 0.
       for (const run of this.runs) {
