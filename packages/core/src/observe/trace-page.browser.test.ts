@@ -58,7 +58,8 @@ describe('the trace page in Chromium', () => {
         headless: true,
         args: CHROMIUM_ARGS,
         viewport: { width: 1400, height: 1000 },
-        timeout: 30_000,
+        // On two cores busy with the rest of the suite, Chromium once took over 30 s to start.
+        timeout: 90_000,
       });
       page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(10_000);
@@ -72,7 +73,7 @@ describe('the trace page in Chromium', () => {
     } catch (error) {
       setupError = new Error(`Chromium could not show the page: ${error instanceof Error ? error.message : String(error)}`);
     }
-  }, 60_000);
+  }, 120_000);
 
   const ready = (): void => {
     if (setupError) throw setupError;
