@@ -1307,9 +1307,16 @@ export class Connection {
     }
   }
 
-  /** A range of offsets from RCV.NXT as a SACK block. */
+  /**
+   * A range of offsets from RCV.NXT as a SACK block. A FIN held at the range's end is in it: it
+   * takes a sequence number of its own (RFC 9293 §3.4), Linux's receiver reports it so, and
+   * Linux's sender takes a segment for SACKed only when a block covers all of it, FIN included.
+   * With the last segment alone arriving after a loss, that sender has nothing else SACKed to
+   * find the loss by.
+   */
   private heldBlock(range: { readonly start: number; readonly end: number }): SackBlock {
-    return { left: seqAdd(this.rcvNxt, range.start), right: seqAdd(this.rcvNxt, range.end) };
+    const right = seqAdd(this.rcvNxt, range.end);
+    return { left: seqAdd(this.rcvNxt, range.start), right: right === this.pendingFinSeq ? seqAdd(right, 1) : right };
   }
 
   /** How many segments `length` bytes of the arriving segment were sent as: more than one only in a merged frame. */

@@ -293,3 +293,33 @@ describe('D-SACK, receiver side (RFC 2883)', () => {
       .expectNothingSent();
   });
 });
+
+describe('SACK, receiver side: a held FIN', () => {
+  it('is inside the block of the run it ends, as Linux reports it, in SACK and D-SACK blocks alike', () => {
+    established()
+      .at(200)
+      // The last segment, FIN and all, arrives; the one before it was lost.
+      .peerSends({ flags: 'FA', seq: segmentStart(1), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [[segmentStart(1), segmentStart(2) + 1]], at: 200 })
+      .expectState('ESTABLISHED')
+      .at(201)
+      // A duplicate of it: the D-SACK block holds the FIN as well, then the run that holds it.
+      .peerSends({ flags: 'FA', seq: segmentStart(1), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [[segmentStart(1), segmentStart(2) + 1], [segmentStart(1), segmentStart(2) + 1]], at: 201 })
+      .at(210)
+      .peerSends({ flags: 'A', seq: 1, ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: segmentStart(2) + 1, sack: [] })
+      .expectState('CLOSE-WAIT');
+  });
+
+  it('is not in a block that ends short of it', () => {
+    established()
+      .at(200)
+      .peerSends({ flags: 'A', seq: segmentStart(1), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [blockOfSegments(1, 1)], at: 200 })
+      .at(201)
+      // The FIN beyond another hole: the first run's block stays as it was.
+      .peerSends({ flags: 'FA', seq: segmentStart(3), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: 1, sack: [[segmentStart(3), segmentStart(4) + 1], blockOfSegments(1, 1)], at: 201 });
+  });
+});
