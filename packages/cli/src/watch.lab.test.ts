@@ -152,7 +152,7 @@ describe('fetch --record and tcpts replay', () => {
     const lines = (await readFile(recording, 'utf8')).trimEnd().split('\n');
     expect(Number(counts![1])).toBe(lines.length - 1);
     // 300 kB in about 210 segments, merged into fewer frames by the packet ring, and their ACKs
-    // (one for every second segment, fewer when a read of the ring brings many: MAX_ACK_POINTS).
+    // (one for every second segment arriving alone, one per eight of a read of the ring that brings many).
     expect(Number(counts![2])).toBeGreaterThan(40);
 
     const original = timelineOf(await readFile(fetchPage, 'utf8'));

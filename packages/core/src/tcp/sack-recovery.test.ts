@@ -476,29 +476,30 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
   });
 
   it('puts SACK blocks in the ACKs for in-order data of a batch too, of what had arrived by then', () => {
-    // RFC 2018 §4: every ACK carries SACK while data is held. The ACK for segments 1 and 2 reports 10,
-    // which came before them, and not 12, which came after.
+    // RFC 2018 §4: every ACK carries SACK while data is held. The ACK for segments 1 to 8 (one per
+    // eight of a batch) reports 10, which came before them, and not 12, which came after.
     const drill = receiving()
       .at(300)
-      .peerSendsTogether([10, 1, 2, 3, 4, 12].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+      .peerSendsTogether([10, 1, 2, 3, 4, 5, 6, 7, 8, 12].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
     drill
-      .expectSent({ flags: 'A', ack: peerStart(3), sack: [peerBlock(10, 10)] })
-      .expectSent({ flags: 'A', ack: peerStart(5), sack: [peerBlock(10, 10)] })
-      .expectSent({ flags: 'A', ack: peerStart(5), sack: [peerBlock(12, 12), peerBlock(10, 10)] })
+      .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(10, 10)] })
+      .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(12, 12), peerBlock(10, 10)] })
       .expectNothingSent();
   });
 
   it('gives an ACK for in-order data of a batch the runs as they were then, also those a later arrival changed', () => {
-    // 5 and 8 are held when 1 and 2 arrive; then 6 extends the run of 5, and 3 and 4 fill the holes
-    // up to it. The ACK for 1 and 2 names both held runs: one that named 8 but not 5, sent before 8,
-    // would have the sender take 5 for lost (RFC 8985 §6.2) and send it again.
+    // 12 and 16 are held when 1 to 8 arrive; then 13 extends the run of 12, and 9 to 11 fill the
+    // hole up to it. The ACK for 1 to 8 names both held runs: one that named 16 but not 12, sent
+    // before 16, would have the sender take 12 for lost (RFC 8985 §6.2) and send it again.
     const drill = receiving()
       .at(300)
-      .peerSendsTogether([5, 8, 1, 2, 6, 3, 4].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+      .peerSendsTogether(
+        [12, 16, 1, 2, 3, 4, 5, 6, 7, 8, 13, 9, 10, 11].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })),
+      );
     drill
-      .expectSent({ flags: 'A', ack: peerStart(3), sack: [peerBlock(8, 8), peerBlock(5, 5)] })
-      // Then 1 to 6 acknowledged, with 8, the one run still held.
-      .expectSent({ flags: 'A', ack: peerStart(7), sack: [peerBlock(8, 8)] })
+      .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(16, 16), peerBlock(12, 12)] })
+      // Then 1 to 13 acknowledged, with 16, the one run still held.
+      .expectSent({ flags: 'A', ack: peerStart(14), sack: [peerBlock(16, 16)] })
       .expectNothingSent();
   });
 

@@ -79,23 +79,41 @@ describe('scripted scenarios', () => {
     expect(drill.takeEvents()).toEqual([`data:${MSS}`, `data:${MSS}`, `data:${MSS}`]);
   });
 
-  it('acknowledges every second segment of a batch, up to 16 ACKs a batch; beyond, ACKs stretch', () => {
+  it('acknowledges a batch when it is processed: one ACK per eight of its segments, up to 16 ACKs a batch', () => {
     const batch = (drill: Drill, first: number, count: number): Drill =>
       drill.peerSendsTogether(Array.from({ length: count }, (_, i) => ({ flags: 'A', seq: first + i * MSS, ack: 1, len: MSS })));
-    const drill = new Drill('passive').passiveHandshake().at(200);
-    // Six segments in one batch: an ACK at the end of each pair (RFC 5681 §4.2).
+    // Window scaling on both sides, so that a batch may hold more than 64 KiB.
+    const drill = new Drill('passive')
+      .user.open()
+      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, windowScale: 7 } })
+      .expectSent({ flags: 'SA', seq: 0, ack: 1 })
+      .at(100)
+      .peerSends({ flags: 'A', seq: 1, ack: 1 })
+      .expectState('ESTABLISHED')
+      .at(200);
+    // Six segments in one batch: one ACK for all of them, at once (RFC 5681 §4.2 asks for one by the second).
     const small = batch(drill, 1, 6).takeAllSent();
-    expect(small.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 2 * MSS, 1 + 4 * MSS, 1 + 6 * MSS]);
-    // Forty in one batch (a receiver that fell behind; the script's window is 64 KiB): sixteen
-    // ACKs, for the first fifteen pairs and the last for everything.
+    expect(small.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 6 * MSS]);
+    // Twenty: ACKs at the eighth and sixteenth, and the last for everything.
+    drill.at(250);
+    const medium = batch(drill, 1 + 6 * MSS, 20).takeAllSent();
+    expect(medium.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 14 * MSS, 1 + 22 * MSS, 1 + 26 * MSS]);
+    // Two hundred (a receiver that fell far behind): sixteen ACKs, for the first fifteen
+    // eights and the last for everything.
     drill.at(300);
-    const large = batch(drill, 1 + 6 * MSS, 40).takeAllSent();
+    const large = batch(drill, 1 + 26 * MSS, 200).takeAllSent();
     expect(large.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([
-      ...Array.from({ length: 15 }, (_, i) => 1 + (6 + 2 * (i + 1)) * MSS),
-      1 + 46 * MSS,
+      ...Array.from({ length: 15 }, (_, i) => 1 + (26 + 8 * (i + 1)) * MSS),
+      1 + 226 * MSS,
     ]);
     expect(large.every((s) => s.at === 300)).toBe(true);
     drill.at(400).expectNothingSent();
+  });
+
+  it('still acknowledges every second segment that arrives on its own', () => {
+    const drill = new Drill('passive').passiveHandshake().at(200);
+    for (let i = 0; i < 6; i++) drill.peerSends({ flags: 'A', seq: 1 + i * MSS, ack: 1, len: MSS });
+    expect(drill.takeAllSent().map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 2 * MSS, 1 + 4 * MSS, 1 + 6 * MSS]);
   });
 
   it('does not delay the ACK of a pushed segment: the sender may be waiting for it', () => {

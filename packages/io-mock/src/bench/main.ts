@@ -25,7 +25,8 @@ console.log(
 );
 
 // Issue: loss recovery quality. 20 ms RTT, 1% loss each way, NewReno and CUBIC, beside the Mathis et al. model
-// (goodput ≈ MSS/RTT · 1.22/√p), which describes a Reno sender in congestion avoidance.
+// (goodput ≈ MSS/RTT · 1.22/√p), which describes a Reno sender in congestion avoidance. Without a link rate
+// each window arrives at one instant, and the receiver answers it with one ACK per eight segments.
 const rttMs = 20;
 const mss = 1448; // 1460 less the timestamps option
 const mathisMBps = ((mss / (rttMs / 1000)) * (1.22 / Math.sqrt(0.01))) / 1e6;
