@@ -236,11 +236,10 @@ export class Connection {
    * when polled, with ACKs of their own ACK numbers, so the sender's window
    * grows as it should; and each with the SACK blocks of what had arrived by
    * then (RFC 2018 §4: every ACK while data is held), taken when the point is
-   * made: later arrivals of the
-   * batch may extend or join those runs, and an ACK that then named a run
-   * sent later but not one sent earlier would have the sender take the
-   * earlier for lost (RFC 8985 §6.2). `sack` is left out where it cannot be
-   * needed (see countForDelayedAck).
+   * made: later arrivals of the batch may extend or join those runs, and an
+   * ACK that then named a run sent later but not one sent earlier would have
+   * the sender take the earlier for lost (RFC 8985 §6.2). `sack` is left out
+   * where it cannot be needed (see countForDelayedAck).
    */
   private readonly ackPoints: Array<{ readonly ack: number; readonly sack: TcpOptions | undefined }> = [];
   private delayedAckAt: number | undefined;
