@@ -45,7 +45,7 @@ describe('parseFetchUrl', () => {
     expect(target.authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
   });
 
-  it.each([['http://'], ['http://exa mple/'], ['http://h:99999/'], ['   '], ['http://h:0/']])(
+  it.each([['http://'], ['http://exa mple/'], ['http://h:99999/'], ['   '], ['http://h:0/'], ['ht!tp://x'], ['://h/'], ['http://a!b/'], ['http://a..b/'], ['http://-a/'], [`http://${'a'.repeat(64)}.test/`]])(
     'rejects the malformed URL %j with exit code 3',
     async (raw) => {
       expect((await failureOf(() => parseFetchUrl(raw))).exitCode).toBe(ExitCode.malformedUrl);
@@ -60,6 +60,12 @@ describe('parseFetchUrl', () => {
 
   it.each([['ftp://h/'], ['file:///etc/passwd'], ['http://[::1]/']])('refuses %j with exit code 1', async (raw) => {
     expect((await failureOf(() => parseFetchUrl(raw))).exitCode).toBe(ExitCode.unsupportedProtocol);
+  });
+
+  it('takes DNS names with hyphens, underscores, digits and a trailing dot, and IDNs in punycode', () => {
+    expect(parseFetchUrl('http://my-host_1.example.test./').host).toBe('my-host_1.example.test.');
+    expect(parseFetchUrl('http://b\u00fccher.test/').host).toBe('xn--bcher-kva.test');
+    expect(parseFetchUrl('localhost:8080/x')).toMatchObject({ host: 'localhost', port: 8080, path: '/x' });
   });
 
   it('keeps any port and plain path it is given', () => {

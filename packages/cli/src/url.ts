@@ -14,6 +14,15 @@ export interface FetchTarget extends HttpRequestTarget {
 }
 
 const schemePattern = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/** Something before `://` that is not a scheme (RFC 3986 §3.1), e.g. `ht!tp://`. */
+const brokenSchemePattern = /^[^/?#]*:\/\//;
+/**
+ * A DNS name as resolvers take it: labels of letters, digits, hyphens and
+ * (seen in practice) underscores, at most 63 octets each (RFC 1035 §2.3.1,
+ * RFC 2181 §11). WHATWG lets through characters such as `!` or `$` that no
+ * resolver will find; we call those malformed instead of "not found".
+ */
+const dnsNamePattern = /^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 /**
  * Parses what the user typed. Like curl, a URL without a scheme is taken as
@@ -22,9 +31,13 @@ const schemePattern = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 export const parseFetchUrl = (raw: string): FetchTarget => {
   const input = raw.trim();
   if (input === '') throw new CliFailure(ExitCode.malformedUrl, 'Malformed URL: empty');
+  const hasScheme = schemePattern.test(input);
+  if (!hasScheme && brokenSchemePattern.test(input)) {
+    throw new CliFailure(ExitCode.malformedUrl, `Malformed URL (bad scheme): ${raw}`);
+  }
   let url: URL;
   try {
-    url = new URL(schemePattern.test(input) ? input : `http://${input}`);
+    url = new URL(hasScheme ? input : `http://${input}`);
   } catch {
     throw new CliFailure(ExitCode.malformedUrl, `Malformed URL: ${raw}`);
   }
@@ -37,6 +50,9 @@ export const parseFetchUrl = (raw: string): FetchTarget => {
   if (url.hostname === '') throw new CliFailure(ExitCode.malformedUrl, `Malformed URL (no host): ${raw}`);
   if (url.hostname.startsWith('[')) {
     throw new CliFailure(ExitCode.unsupportedProtocol, `IPv6 is not supported by this stack: ${url.hostname}`);
+  }
+  if (!isIPv4(url.hostname) && !dnsNamePattern.test(url.hostname)) {
+    throw new CliFailure(ExitCode.malformedUrl, `Malformed URL (bad host name "${url.hostname}"): ${raw}`);
   }
   const port = url.port === '' ? 80 : Number(url.port);
   if (port === 0) throw new CliFailure(ExitCode.malformedUrl, `Malformed URL (port 0): ${raw}`);
