@@ -13,13 +13,8 @@ import { Drill, MSS, OUR_ISS, type RelativeBlock, type Sent } from './testing/dr
 const segmentStart = (i: number): number => 1 + i * MSS;
 const blockOfSegments = (first: number, last: number): RelativeBlock => [segmentStart(first), segmentStart(last + 1)];
 
-const established = (config: Partial<TcpConfig> = {}): Drill => {
-  const drill = new Drill('passive', { timestamps: false, ...config }).user
-    .open()
-    .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, sackPermitted: true } });
-  drill.takeSent('expected the SYN,ACK');
-  return drill.at(100).peerSends({ flags: 'A', seq: 1, ack: 1 }).expectNothingSent().expectState('ESTABLISHED');
-};
+const established = (config: Partial<TcpConfig> = {}): Drill =>
+  new Drill('passive', { timestamps: false, ...config }).passiveHandshake({ synOptions: { sackPermitted: true } });
 
 /** `count` full segments sent at 200 ms. */
 const flight = (count: number, config: Partial<TcpConfig> = {}): Drill => {

@@ -34,7 +34,7 @@ describe('scripted scenarios', () => {
   });
 
   it('resends SND.UNA on a retransmission timeout and doubles the next timeout (RFC 6298 §5.4, §5.5)', () => {
-    const drill = new Drill('passive').passiveHandshake(100);
+    const drill = new Drill('passive').passiveHandshake({ rtt: 100 });
     // One RTT sample of 100 ms: RTO = SRTT + 4·RTTVAR = 100 + 4·50 (§2.2), above the 200 ms floor.
     const rto = drill.connection.retransmissionTimeout;
     expect(rto).toBe(300);
@@ -83,14 +83,7 @@ describe('scripted scenarios', () => {
     const batch = (drill: Drill, first: number, count: number): Drill =>
       drill.peerSendsTogether(Array.from({ length: count }, (_, i) => ({ flags: 'A', seq: first + i * MSS, ack: 1, len: MSS })));
     // Window scaling on both sides, so that a batch may hold more than 64 KiB.
-    const drill = new Drill('passive')
-      .user.open()
-      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, windowScale: 7 } })
-      .expectSent({ flags: 'SA', seq: 0, ack: 1 })
-      .at(100)
-      .peerSends({ flags: 'A', seq: 1, ack: 1 })
-      .expectState('ESTABLISHED')
-      .at(200);
+    const drill = new Drill('passive').passiveHandshake({ synOptions: { windowScale: 7 } }).at(200);
     // Six segments in one batch: one ACK for all of them, at once (RFC 5681 §4.2 asks for one by the second).
     const small = batch(drill, 1, 6).takeAllSent();
     expect(small.map((s) => seqDiff(s.segment.ack, PEER_ISS))).toEqual([1 + 6 * MSS]);

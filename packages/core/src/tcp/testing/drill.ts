@@ -269,11 +269,15 @@ export class Drill {
 
   // ------------------------------------------------------------ the usual openings
 
-  /** The passive three-way handshake (RFC 9293 §3.5), the peer's ACK after `rtt`. */
-  passiveHandshake(rtt = 100): this {
+  /**
+   * The passive three-way handshake (RFC 9293 §3.5), the peer's ACK after `rtt`.
+   * `synOptions` are what the peer's SYN offers beside its MSS (SACK-permitted,
+   * a window scale, timestamps).
+   */
+  passiveHandshake({ rtt = 100, synOptions = {} }: { rtt?: number; synOptions?: TcpOptions } = {}): this {
     return this.user
       .open()
-      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS } })
+      .peerSends({ flags: 'S', seq: 0, options: { mss: MSS, ...synOptions } })
       .expectSent({ flags: 'SA', seq: 0, ack: 1 })
       .at(this.now + rtt)
       .peerSends({ flags: 'A', seq: 1, ack: 1 })
