@@ -135,8 +135,15 @@ interface SackTrigger {
   readonly seq: number;
   end: number;
   acks: number;
-  /** The reassembly queue's `latestArrival` once it was inserted. */
-  arrival: number;
+  /** RCV.NXT when it came: its ACKs carry that number. */
+  ack: number;
+  /** Its place among the batch's ACKs (`ackOrder`): they leave in the order their segments came. */
+  order: number;
+  /**
+   * The SACK blocks of the held runs right after it was inserted, its own run
+   * first: its ACKs report the queue as it was then (see `takeTriggerAck`).
+   */
+  blocks: readonly SackBlock[];
   /** Held data received again: its first ACK reports it as a D-SACK block (RFC 2883 §4.2). */
   duplicate?: SackBlock | undefined;
 }
@@ -241,7 +248,9 @@ export class Connection {
    * the sender take the earlier for lost (RFC 8985 §6.2). `sack` is left out
    * where it cannot be needed (see countForDelayedAck).
    */
-  private readonly ackPoints: Array<{ readonly ack: number; readonly sack: TcpOptions | undefined }> = [];
+  private readonly ackPoints: Array<{ readonly ack: number; readonly sack: TcpOptions | undefined; readonly order: number }> = [];
+  /** Counts the ACK points and out-of-order arrivals made: their ACKs leave in this order. */
+  private ackOrder = 0;
   private delayedAckAt: number | undefined;
   private rstPending: TcpSegment | undefined;
   private finQueued = false;
@@ -1264,8 +1273,6 @@ export class Connection {
         for (let run = this.takeReassembled(); run; run = this.takeReassembled()) this.deliver(run);
         this.ackNow = true; // a hole was filled: acknowledge at once (RFC 5681 §4.2)
         this.dupAcksOwed = 0; // the next ACK moves forward: duplicates of the old one would mislead
-        // Runs still held beyond the new RCV.NXT are reported once each, by ACKs of the new number.
-        for (const trigger of this.sackTriggers) trigger.acks = 1;
       }
       this.countForDelayedAck(start, data.length);
     } else {
@@ -1297,6 +1304,8 @@ export class Connection {
         this.ackNow = true;
         this.dupAcksOwed += due;
         if (this.sackPermitted) this.noteSackTrigger(start, data.length, due, duplicate);
+      } else if (this.sackPermitted) {
+        this.extendSackTrigger(start, data.length);
       }
     }
   }
@@ -1314,16 +1323,37 @@ export class Connection {
     const triggers = this.sackTriggers;
     const last = triggers[triggers.length - 1];
     const end = seqAdd(start, length);
-    const arrival = this.reassembly.latestArrival;
     const full = triggers.length === MAX_SACK_TRIGGERS;
-    if (last !== undefined && (full || (last.end === start && duplicate === undefined && last.duplicate === undefined))) {
+    if (last !== undefined && (full || (this.continues(last, start) && duplicate === undefined))) {
       if (last.end === start) last.end = end;
       last.acks += segments;
-      last.arrival = arrival;
+      // Past the bound the last entry stands for every later arrival: it takes the place of the latest.
+      if (last.ack !== this.rcvNxt) {
+        last.ack = this.rcvNxt;
+        last.order = ++this.ackOrder;
+      }
+      last.blocks = this.appendHeldBlocks([], seqDiff(last.seq, this.rcvNxt));
       if (duplicate !== undefined) this.noteDuplicate(duplicate);
     } else {
-      triggers.push({ seq: start, end, acks: segments, arrival, duplicate });
+      const blocks = this.appendHeldBlocks([], seqDiff(start, this.rcvNxt));
+      triggers.push({ seq: start, end, acks: segments, ack: this.rcvNxt, order: ++this.ackOrder, blocks, duplicate });
     }
+  }
+
+  /** Whether data at `start` continues the arrival of `trigger`, with nothing acknowledged in between. */
+  private continues(trigger: SackTrigger, start: number): boolean {
+    return trigger.end === start && trigger.duplicate === undefined && trigger.ack === this.rcvNxt;
+  }
+
+  /**
+   * An out-of-order arrival folded into a later ACK (sack-compression.ts) that continues the last
+   * arrival still owed ACKs: those report it too, as the ACK of a merged frame holding both would.
+   */
+  private extendSackTrigger(start: number, length: number): void {
+    const last = this.sackTriggers[this.sackTriggers.length - 1];
+    if (last === undefined || !this.continues(last, start)) return;
+    last.end = seqAdd(start, length);
+    last.blocks = this.appendHeldBlocks([], seqDiff(last.seq, this.rcvNxt));
   }
 
   /**
@@ -1360,7 +1390,7 @@ export class Connection {
       // The last point of a batch is answered by the ACK of RCV.NXT with the blocks of then
       // (takeAck), and once the bound is reached a point only ever replaces the last one.
       const last = this.ackPoints.length >= MAX_ACK_POINTS - 1;
-      const ackPoint = { ack, sack: last ? undefined : this.heldBlocks() };
+      const ackPoint = { ack, sack: last ? undefined : this.heldBlocks(), order: ++this.ackOrder };
       if (this.ackPoints.length < MAX_ACK_POINTS) this.ackPoints.push(ackPoint);
       else this.ackPoints[this.ackPoints.length - 1] = ackPoint;
     }
@@ -1805,7 +1835,10 @@ export class Connection {
 
   private takeAck(): TcpSegment | undefined {
     const point = this.ackPoints[0];
-    if (point !== undefined && (this.ackPoints.length > 1 || point.ack !== this.rcvNxt)) {
+    const trigger = this.sackTriggers[0];
+    // A batch's ACKs leave in the order of the segments that made them, as they would have one by one.
+    if (trigger !== undefined && (point === undefined || trigger.order < point.order)) return this.takeTriggerAck(trigger);
+    if (point !== undefined && (this.ackPoints.length > 1 || trigger !== undefined || point.ack !== this.rcvNxt)) {
       // An ACK owed for part of a batch: everything after it is answered by the ones that follow.
       this.ackPoints.shift();
       const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, point.sack ?? this.heldBlocks(), point.ack);
@@ -1833,44 +1866,50 @@ export class Connection {
     else reports[reports.length - 1] = block;
   }
 
-  /** Whether an out-of-order arrival of the batch is still owed an ACK; those a filled hole delivered are dropped. */
+  /** Whether an out-of-order arrival of the batch is still owed an ACK. */
   private sackTriggerOwed(): boolean {
-    const triggers = this.sackTriggers;
-    while (triggers.length > 0 && seqLt(triggers[0]!.seq, this.rcvNxt)) triggers.shift();
-    return triggers.length > 0;
+    return this.sackTriggers.length > 0;
   }
 
   /**
-   * The oldest out-of-order arrival of the batch still owed an ACK, as `sackRanges` takes it,
-   * with the D-SACK block it has yet to report; it owes one fewer.
+   * One ACK of the oldest out-of-order arrival of the batch still owed one,
+   * as it would have left had the arrival been answered at once: its ACK
+   * number and its blocks are those of then (RFC 2018 §4: the block holding
+   * the arrival first), a D-SACK block it has yet to report before them (RFC
+   * 2883 §4). A sender takes for lost what it sent before a segment an ACK
+   * reports and that no block has named (RFC 8985 §6.2): an ACK that named
+   * data sent later, or carried a number a retransmission that came later
+   * brought, before the batch's other ACKs named the runs that came in
+   * between, would have it send those again.
    */
-  private takeSackTrigger(): { offset: number; arrival: number; duplicate: SackBlock | undefined } | undefined {
-    if (!this.sackTriggerOwed()) return undefined;
-    const trigger = this.sackTriggers[0]!;
+  private takeTriggerAck(trigger: SackTrigger): TcpSegment {
     if (--trigger.acks <= 0) this.sackTriggers.shift();
-    const { duplicate } = trigger;
+    const blocks: SackBlock[] = trigger.duplicate === undefined ? [] : [trigger.duplicate];
     trigger.duplicate = undefined;
-    return { offset: seqDiff(trigger.seq, this.rcvNxt), arrival: trigger.arrival, duplicate };
+    for (const block of trigger.blocks) {
+      if (blocks.length === 4) break;
+      // A FIN that came later in the batch goes in the block of the run it ends, as heldBlock puts it.
+      blocks.push(block.right === this.pendingFinSeq ? { left: block.left, right: seqAdd(block.right, 1) } : block);
+    }
+    const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, { sack: blocks }, trigger.ack);
+    if (this.dupAcksOwed > 0) this.dupAcksOwed--;
+    // The ACK of RCV.NXT is still owed when this one was of an older number.
+    this.ackNow = trigger.ack !== this.rcvNxt || this.moreAcksOwed();
+    return segment;
   }
 
   /**
-   * RFC 2018 §4: the block holding the segment this ACK answers first (the
-   * latest arrival, when it answers no particular one), then the others.
+   * The SACK blocks of an ACK of RCV.NXT that answers no particular arrival:
+   * the runs as they are now, the latest first (RFC 2018 §4), after a D-SACK
+   * block still to report (RFC 2883 §4).
    */
   private sackBlocks(): TcpOptions {
-    const trigger = this.takeSackTrigger();
-    // One D-SACK block an ACK: its own arrival's, else one still to report (a held one only in an
-    // ACK that answers no arrival: see below).
-    const duplicate = trigger?.duplicate ?? this.takeDuplicateReport(trigger === undefined);
+    const duplicate = this.takeDuplicateReport(true);
     if (!this.sackPermitted || (this.reassembly.isEmpty && duplicate === undefined)) return NO_OPTIONS;
-    // RFC 2883 §4: a D-SACK block goes first, and is reported once. A sender knows a block above
-    // the ACK for a duplicate only when the next block holds it: an arrival's ACK names the
-    // arrival's run next, so a held duplicate of another run gets an ACK of its own, whose next
-    // block is the run that holds it.
-    const answering =
-      trigger ??
-      (duplicate !== undefined && this.isHeld(duplicate) ? { offset: seqDiff(duplicate.left, this.rcvNxt), arrival: Infinity } : undefined);
-    return { sack: this.appendHeldBlocks(duplicate === undefined ? [] : [duplicate], answering) };
+    // A sender knows a block above the ACK for a duplicate only when the next block holds it.
+    const blocks: SackBlock[] = duplicate === undefined ? [] : [duplicate];
+    const holding = duplicate !== undefined && this.isHeld(duplicate) ? seqDiff(duplicate.left, this.rcvNxt) : undefined;
+    return { sack: this.appendHeldBlocks(blocks, holding) };
   }
 
   /** Whether a D-SACK block reports held data (above RCV.NXT), not data already delivered. */
@@ -1893,11 +1932,10 @@ export class Connection {
 
   /**
    * The held runs `Reassembler.sackRanges` chooses, as SACK blocks after `blocks`: four blocks in
-   * all. `answering` is an out-of-order arrival of the batch (in-order ones take their blocks when
-   * their ACK point is made).
+   * all, the run holding `holdingOffset` (from RCV.NXT) first where one does.
    */
-  private appendHeldBlocks(blocks: SackBlock[], answering?: { readonly offset: number; readonly arrival: number }): SackBlock[] {
-    for (const range of this.reassembly.sackRanges(4 - blocks.length, answering)) blocks.push(this.heldBlock(range));
+  private appendHeldBlocks(blocks: SackBlock[], holdingOffset?: number): SackBlock[] {
+    for (const range of this.reassembly.sackRanges(4 - blocks.length, holdingOffset)) blocks.push(this.heldBlock(range));
     return blocks;
   }
 

@@ -216,37 +216,25 @@ describe('Reassembler', () => {
     expect(reassembler.sackRanges(0)).toEqual([]);
   });
 
-  it('answers one arrival of a batch with its run first, then only runs no later arrival touched', () => {
+  it('puts the run holding an offset first, then the others by recency', () => {
     const reassembler = new Reassembler(1000);
-    const arrivals: number[] = [];
-    for (const offset of [10, 50, 30, 70]) {
-      reassembler.insert(offset, new Uint8Array(10));
-      arrivals.push(reassembler.latestArrival);
-    }
+    for (const offset of [10, 50, 30, 70]) reassembler.insert(offset, new Uint8Array(10));
     reassembler.insert(60, new Uint8Array(5)); // a fifth arrival extends [50, 60) to [50, 65)
-    const answering = (offset: number, index: number) => ({ offset, arrival: arrivals[index]! });
-    expect(reassembler.sackRanges(4, answering(15, 0))).toEqual([{ start: 10, end: 20 }]);
-    // Answering 30 (the third arrival): [50, 65) was touched since, [10, 20) was not.
-    expect(reassembler.sackRanges(4, answering(35, 2))).toEqual([
-      { start: 30, end: 40 },
-      { start: 10, end: 20 },
-    ]);
-    // The run answered goes first whatever came later; at most `max` blocks.
-    expect(reassembler.sackRanges(2, answering(55, 1))).toEqual([
+    const byRecency = [
       { start: 50, end: 65 },
-      { start: 10, end: 20 },
-    ]);
-    // An offset in no run, at a run's end (not in it), or none (an in-order arrival): the runs
-    // untouched since, by recency. Answering the latest arrival is recency alone.
-    const untouchedSinceFourth = [
       { start: 70, end: 80 },
       { start: 30, end: 40 },
       { start: 10, end: 20 },
     ];
-    expect(reassembler.sackRanges(3, answering(25, 3))).toEqual(untouchedSinceFourth);
-    expect(reassembler.sackRanges(3, answering(20, 3))).toEqual(untouchedSinceFourth);
-    expect(reassembler.sackRanges(3, { arrival: arrivals[3]! })).toEqual(untouchedSinceFourth);
-    expect(reassembler.sackRanges(3, { arrival: reassembler.latestArrival })).toEqual(reassembler.sackRanges(3));
+    expect(reassembler.sackRanges(4)).toEqual(byRecency);
+    expect(reassembler.sackRanges(4, 15)).toEqual([{ start: 10, end: 20 }, ...byRecency.slice(0, 3)]);
+    expect(reassembler.sackRanges(2, 35)).toEqual([
+      { start: 30, end: 40 },
+      { start: 50, end: 65 },
+    ]);
+    // An offset in no run, or at a run's end (not in it): recency alone.
+    expect(reassembler.sackRanges(3, 25)).toEqual(byRecency.slice(0, 3));
+    expect(reassembler.sackRanges(3, 20)).toEqual(byRecency.slice(0, 3));
   });
 
   it('chooses SACK ranges as sorting the runs by recency would, for any arrivals', () => {
@@ -259,12 +247,10 @@ describe('Reassembler', () => {
         (segments, pick, max) => {
           const reassembler = new Reassembler(1000);
           const touched = new Map<number, number>(); // offset → arrival
-          const arrivals: Array<{ offset: number; arrival: number }> = [];
-          for (const { offset, length } of segments) {
+          segments.forEach(({ offset, length }, arrival) => {
             reassembler.insert(offset, new Uint8Array(length));
-            for (let i = offset; i < offset + length; i++) touched.set(i, reassembler.latestArrival);
-            arrivals.push({ offset, arrival: reassembler.latestArrival });
-          }
+            for (let i = offset; i < offset + length; i++) touched.set(i, arrival);
+          });
           const runs = reassembler.sackRanges(1000).map((run) => {
             let last = 0;
             for (let i = run.start; i < run.end; i++) last = Math.max(last, touched.get(i)!);
@@ -273,13 +259,10 @@ describe('Reassembler', () => {
           const byRecency = [...runs].sort((a, b) => b.last - a.last);
           const strip = ({ start, end }: { start: number; end: number }) => ({ start, end });
           expect(reassembler.sackRanges(max)).toEqual(byRecency.slice(0, max).map(strip));
-          const answering = arrivals[pick % arrivals.length]!;
-          const holding = runs.find((run) => run.start <= answering.offset && answering.offset < run.end)!;
-          const expected = [holding, ...byRecency.filter((run) => run !== holding && run.last <= answering.arrival)];
-          expect(reassembler.sackRanges(max, answering)).toEqual(expected.slice(0, max).map(strip));
-          // Answering an in-order arrival: no run first, the untouched ones by recency.
-          const untouched = byRecency.filter((run) => run.last <= answering.arrival);
-          expect(reassembler.sackRanges(max, { arrival: answering.arrival })).toEqual(untouched.slice(0, max).map(strip));
+          const answered = segments[pick % segments.length]!.offset;
+          const holding = runs.find((run) => run.start <= answered && answered < run.end)!;
+          const expected = [holding, ...byRecency.filter((run) => run !== holding)];
+          expect(reassembler.sackRanges(max, answered)).toEqual(expected.slice(0, max).map(strip));
         },
       ),
       { numRuns: 300 },

@@ -64,11 +64,6 @@ export class Reassembler {
     return this.held;
   }
 
-  /** A count of the segments inserted so far: which arrivals came after a given one. */
-  get latestArrival(): number {
-    return this.arrivals;
-  }
-
   get isEmpty(): boolean {
     return this.runs.length === 0;
   }
@@ -225,25 +220,18 @@ export class Reassembler {
   }
 
   /**
-   * Held runs as offsets from RCV.NXT, for SACK blocks: the run that most
-   * recently received a segment first (RFC 2018 §4), then the others from the
-   * most recently updated on, at most `max` of them.
-   *
-   * With `answering`, for an ACK that answers one arrival of a batch taken
-   * whole before it was answered (`latestArrival` just after it came, and for
-   * an out-of-order one its offset): only runs no arrival has touched since,
-   * as if the later ones had not come yet, the run holding the offset first.
-   * A block for data the sender sent after the one answered would make it take
-   * everything between for lost (RFC 8985 §6.2) before the batch's later ACKs
-   * report it.
+   * Held runs as offsets from RCV.NXT, for SACK blocks: the run holding
+   * `holdingOffset` first, where one does (the segment an ACK answers, RFC
+   * 2018 §4), else the run that most recently received a segment; then the
+   * others from the most recently updated on, at most `max` of them.
    */
-  sackRanges(max: number, answering?: { readonly offset?: number; readonly arrival: number }): Array<{ start: number; end: number }> {
+  sackRanges(max: number, holdingOffset?: number): Array<{ start: number; end: number }> {
     const runs = this.runs;
     const ranges: Array<{ start: number; end: number }> = [];
     if (max <= 0 || runs.length === 0) return ranges;
     let holding: HeldRun | undefined;
-    if (answering?.offset !== undefined) {
-      const position = this.base + answering.offset;
+    if (holdingOffset !== undefined) {
+      const position = this.base + holdingOffset;
       for (const run of runs) {
         if (run.start <= position && position < run.end) {
           holding = run;
@@ -253,13 +241,12 @@ export class Reassembler {
     }
     // Each run's lastArrival is its own (an arrival touches one run), so "the most recent one
     // not taken yet" is well defined; `max` is at most four and the runs few: no sorting needed.
-    const newest = answering === undefined ? Infinity : answering.arrival;
     if (holding !== undefined) ranges.push({ start: holding.start - this.base, end: holding.end - this.base });
     let below = Infinity;
     while (ranges.length < max) {
       let next: HeldRun | undefined;
       for (const run of runs) {
-        if (run === holding || run.lastArrival >= below || run.lastArrival > newest) continue;
+        if (run === holding || run.lastArrival >= below) continue;
         if (next === undefined || run.lastArrival > next.lastArrival) next = run;
       }
       if (next === undefined) break;

@@ -477,11 +477,13 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
 
   it('puts SACK blocks in the ACKs for in-order data of a batch too, of what had arrived by then', () => {
     // RFC 2018 §4: every ACK carries SACK while data is held. The ACK for segments 1 to 8 (one per
-    // eight of a batch) reports 10, which came before them, and not 12, which came after.
+    // eight of a batch) reports 10, which came before them, and not 12, which came after. The
+    // batch's ACKs leave in the order of their segments: 10's duplicate ACK first.
     const drill = receiving()
       .at(300)
       .peerSendsTogether([10, 1, 2, 3, 4, 5, 6, 7, 8, 12].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
     drill
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(10, 10)] })
       .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(10, 10)] })
       .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(12, 12), peerBlock(10, 10)] })
       .expectNothingSent();
@@ -497,9 +499,31 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
         [12, 16, 1, 2, 3, 4, 5, 6, 7, 8, 13, 9, 10, 11].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })),
       );
     drill
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(12, 12)] })
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(16, 16), peerBlock(12, 12)] })
       .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(16, 16), peerBlock(12, 12)] })
+      // 13's duplicate ACK, of the number of then.
+      .expectSent({ flags: 'A', ack: peerStart(9), sack: [peerBlock(12, 13), peerBlock(16, 16)] })
       // Then 1 to 13 acknowledged, with 16, the one run still held.
       .expectSent({ flags: 'A', ack: peerStart(14), sack: [peerBlock(16, 16)] })
+      .expectNothingSent();
+  });
+
+  it('gives an out-of-order arrival of a batch the runs as they were when it came, also those a later arrival grew', () => {
+    // 3 is held beyond the hole at 1 and 2. Then one batch: 5, the retransmission of 2 (joining the
+    // run of 3), and 6, sent after it. The ACK for 5 must not name 6 without 2: the sender would
+    // take the retransmission for lost (RFC 8985 §6.2) and send it once more. Nor may it leave out
+    // the run of 3 because 2 grew it later: named with 5 but without 3, 3 would be taken for lost.
+    const drill = receiving({ sackCompression: false })
+      .at(300)
+      .peerSends({ flags: 'A', seq: peerStart(3), ack: 1, len: MSS })
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(3, 3)] })
+      .at(301)
+      .peerSendsTogether([5, 2, 6].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })));
+    drill
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(5, 5), peerBlock(3, 3)] })
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(2, 3), peerBlock(5, 5)] })
+      .expectSent({ flags: 'A', ack: peerStart(1), sack: [peerBlock(5, 6), peerBlock(2, 3)] })
       .expectNothingSent();
   });
 
@@ -519,17 +543,20 @@ describe('SACK blocks, receiver side (RFC 2018 §4, RFC 5681 §4.2)', () => {
     expect(Buffer.from(drill.receivedBytes()).equals(Buffer.concat(expected))).toBe(true);
   });
 
-  it('reports every run a batch brought once more after a hole in the batch was filled', () => {
+  it('answers a batch that ends by filling the hole as one by one: the duplicate ACKs, then the new number', () => {
     const drill = receiving()
       .at(300)
       .peerSendsTogether([
         ...[2, 4, 6, 8, 10].map((segment) => ({ flags: 'A', seq: peerStart(segment), ack: 1, len: MSS })),
         { flags: 'A', seq: peerStart(1), ack: 1, len: MSS },
       ]);
-    // Segment 1 delivered 1 and 2; the runs beyond the next hole each head one ACK of the new number.
-    const held = [4, 6, 8, 10];
-    for (const segment of held) drill.expectSent({ flags: 'A', ack: peerStart(3), sack: asOneByOne(segment, held) });
-    drill.expectNothingSent();
+    // Each run's duplicate ACK as it would have left at once, of the number of then. An ACK of the
+    // new number that named only some of the runs would have the sender take the others for lost:
+    // they were sent before 1, which that ACK reports delivered (RFC 8985 §6.2).
+    const runs = [2, 4, 6, 8, 10];
+    for (const segment of runs) drill.expectSent({ flags: 'A', ack: peerStart(1), sack: asOneByOne(segment, runs) });
+    // Segment 1 delivered 1 and 2: the runs beyond the next hole, the most recent first.
+    drill.expectSent({ flags: 'A', ack: peerStart(3), sack: [10, 8, 6, 4].map((s) => peerBlock(s, s)) }).expectNothingSent();
   });
 
   /** Segments 2 to 9 arrive one by one beyond the hole at 1, a tenth of a millisecond apart, from 300 ms. */
