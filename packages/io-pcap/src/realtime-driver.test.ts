@@ -486,6 +486,25 @@ describe('PcapStack with a fake host: driving', () => {
     socket.destroy();
   });
 
+  it('serves a deadline less than a millisecond away once the I/O at hand is done, not on a millisecond timer', async () => {
+    let now = 1000;
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const { host, device, stack } = makeStack(() => now);
+    openStacks.push(stack);
+    host.onFrame = (_frame, at) => {
+      host.deadline = at + 0.3;
+    };
+    device.arrive();
+    // Not due yet: looked at again on the next turn of the event loop, and the next.
+    await settle();
+    await settle();
+    expect(host.advancedAt).toEqual([]);
+    now += 0.5;
+    await settle();
+    expect(host.advancedAt).toEqual([1000.5]);
+    expect(timers).not.toHaveBeenCalled();
+  });
+
   it('closes: aborts streams, rejects pending connects, stops the device and the timer', async () => {
     const { host, device, stack, socket } = await connected();
     host.onConnect = () => undefined;

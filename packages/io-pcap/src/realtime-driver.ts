@@ -143,6 +143,8 @@ export class PcapStack {
   private framesSinceClock = 0;
   private drainAgain = false;
   private continuation: NodeJS.Immediate | undefined;
+  /** The host's next deadline when it is less than a millisecond away (see `arm`). */
+  private soon: NodeJS.Immediate | undefined;
   private closed = false;
   private failed: IoPcapError | undefined;
   private readonly link: SocketLink;
@@ -525,6 +527,22 @@ export class PcapStack {
       this.clearTimer();
       return;
     }
+    const inUse = [...this.sockets.values()].some((socket) => socket.inUse);
+    const wait = deadline - this.clock();
+    if (wait > 0 && wait < 1) {
+      // Timers have millisecond resolution, and fire a millisecond or two late: a deadline
+      // sooner than that (the folded ACK of SACK compression, a twentieth of the RTT; RACK's
+      // reordering window, a quarter) would hold a sender that waits on us for ten RTTs and
+      // more. Looked at again once the I/O at hand has been handled, it is late by microseconds.
+      // (A deadline already past, which the drain just served, keeps the 1 ms timer below.)
+      this.soon ??= setImmediate(() => {
+        this.soon = undefined;
+        this.drain();
+      });
+      if (inUse) this.soon.ref();
+      else this.soon.unref();
+      return;
+    }
     // Deadlines mostly move later (each ACK restarts the retransmission timer): a timer
     // that fires early just re-arms, which is cheaper than replacing it on every drain.
     if (this.timer === undefined || this.timerDeadline === undefined || deadline < this.timerDeadline) {
@@ -534,7 +552,6 @@ export class PcapStack {
       this.timer = setTimeout(() => this.onTimer(), delay);
       this.timerDeadline = deadline;
     }
-    const inUse = [...this.sockets.values()].some((socket) => socket.inUse);
     if (inUse) this.timer.ref();
     else this.timer.unref();
   }
@@ -543,6 +560,8 @@ export class PcapStack {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDeadline = undefined;
+    if (this.soon !== undefined) clearImmediate(this.soon);
+    this.soon = undefined;
   }
 
   // ---- teardown ----
