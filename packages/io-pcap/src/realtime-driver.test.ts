@@ -505,6 +505,35 @@ describe('PcapStack with a fake host: driving', () => {
     expect(timers).not.toHaveBeenCalled();
   });
 
+  it('looks again at once at a deadline that passed while it drained, but not at one the host was advanced to', async () => {
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    // Each reading of the clock is 0.06 ms later: the deadline passes between the drain's start and its end.
+    let now = 1000;
+    const { host, device, stack } = makeStack(() => (now += 0.06));
+    openStacks.push(stack);
+    host.onFrame = (_frame, at) => {
+      host.deadline = at + 0.1;
+    };
+    device.arrive();
+    expect(host.advancedAt).toEqual([]);
+    await settle();
+    expect(host.advancedAt).toHaveLength(1);
+    expect(timers).not.toHaveBeenCalled();
+
+    // A host that goes on reporting a deadline it was advanced to gets the millisecond timer: no spinning.
+    host.advanceTime = (at) => {
+      host.advancedAt.push(at);
+    };
+    host.onFrame = (_frame, at) => {
+      host.deadline = at - 5;
+    };
+    device.arrive();
+    for (let i = 0; i < 5; i++) await settle();
+    expect(host.advancedAt).toHaveLength(2);
+    expect(timers).toHaveBeenCalledTimes(1);
+    expect(timers.mock.calls[0]?.[1]).toBe(1);
+  });
+
   it('closes: aborts streams, rejects pending connects, stops the device and the timer', async () => {
     const { host, device, stack, socket } = await connected();
     host.onConnect = () => undefined;

@@ -145,6 +145,8 @@ export class PcapStack {
   private continuation: NodeJS.Immediate | undefined;
   /** The host's next deadline when it is less than a millisecond away (see `arm`). */
   private soon: NodeJS.Immediate | undefined;
+  /** The last deadline the host was advanced to: one it still reports is not looked at again at once. */
+  private servedDeadline: number | undefined;
   private closed = false;
   private failed: IoPcapError | undefined;
   private readonly link: SocketLink;
@@ -374,7 +376,10 @@ export class PcapStack {
         this.drainAgain = false;
         const now = this.clock();
         const deadline = this.host.nextDeadline();
-        if (deadline !== undefined && deadline <= now) this.host.advanceTime(now);
+        if (deadline !== undefined && deadline <= now) {
+          this.host.advanceTime(now);
+          this.servedDeadline = deadline;
+        }
         let outputs = 0;
         while (this.sendOneFrame()) {
           if (++outputs > MAX_OUTPUTS_PER_ROUND) throw new Error(`the host produced over ${MAX_OUTPUTS_PER_ROUND} frames at once`);
@@ -529,12 +534,13 @@ export class PcapStack {
     }
     const inUse = [...this.sockets.values()].some((socket) => socket.inUse);
     const wait = deadline - this.clock();
-    if (wait > 0 && wait < 1) {
+    if (wait < 1 && (wait > 0 || deadline !== this.servedDeadline)) {
       // Timers have millisecond resolution, and fire a millisecond or two late: a deadline
       // sooner than that (the folded ACK of SACK compression, a twentieth of the RTT; RACK's
-      // reordering window, a quarter) would hold a sender that waits on us for ten RTTs and
-      // more. Looked at again once the I/O at hand has been handled, it is late by microseconds.
-      // (A deadline already past, which the drain just served, keeps the 1 ms timer below.)
+      // reordering window, a quarter), or one that passed while the drain ran, would hold a
+      // sender that waits on us for ten RTTs and more. Looked at again once the I/O at hand has
+      // been handled, it is late by microseconds. A deadline the host was already advanced to
+      // and still reports keeps the 1 ms timer below, which cannot spin.
       this.soon ??= setImmediate(() => {
         this.soon = undefined;
         this.drain();
