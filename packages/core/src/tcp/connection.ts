@@ -1332,12 +1332,16 @@ export class Connection {
         last.ack = this.rcvNxt;
         last.order = ++this.ackOrder;
       }
-      last.blocks = this.appendHeldBlocks([], seqDiff(last.seq, this.rcvNxt));
+      last.blocks = this.blocksHolding(last.seq);
       if (duplicate !== undefined) this.noteDuplicate(duplicate);
     } else {
-      const blocks = this.appendHeldBlocks([], seqDiff(start, this.rcvNxt));
-      triggers.push({ seq: start, end, acks: segments, ack: this.rcvNxt, order: ++this.ackOrder, blocks, duplicate });
+      triggers.push({ seq: start, end, acks: segments, ack: this.rcvNxt, order: ++this.ackOrder, blocks: this.blocksHolding(start), duplicate });
     }
+  }
+
+  /** The SACK blocks of the held runs as they are now, the one holding `seq` first. */
+  private blocksHolding(seq: number): SackBlock[] {
+    return this.appendHeldBlocks([], seqDiff(seq, this.rcvNxt));
   }
 
   /** Whether data at `start` continues the arrival of `trigger`, with nothing acknowledged in between. */
@@ -1353,7 +1357,7 @@ export class Connection {
     const last = this.sackTriggers[this.sackTriggers.length - 1];
     if (last === undefined || !this.continues(last, start)) return;
     last.end = seqAdd(start, length);
-    last.blocks = this.appendHeldBlocks([], seqDiff(last.seq, this.rcvNxt));
+    last.blocks = this.blocksHolding(last.seq);
   }
 
   /**
@@ -1364,8 +1368,12 @@ export class Connection {
    * find the loss by.
    */
   private heldBlock(range: { readonly start: number; readonly end: number }): SackBlock {
-    const right = seqAdd(this.rcvNxt, range.end);
-    return { left: seqAdd(this.rcvNxt, range.start), right: right === this.pendingFinSeq ? seqAdd(right, 1) : right };
+    return { left: seqAdd(this.rcvNxt, range.start), right: this.withHeldFin(seqAdd(this.rcvNxt, range.end)) };
+  }
+
+  /** A block's right edge, past the FIN when one is held there. */
+  private withHeldFin(right: number): number {
+    return right === this.pendingFinSeq ? seqAdd(right, 1) : right;
   }
 
   /** How many segments `length` bytes of the arriving segment were sent as: more than one only in a merged frame. */
@@ -1856,7 +1864,7 @@ export class Connection {
 
   /** Whether ACKs are owed beyond a pending one: a duplicate for each out-of-order segment, one for each arrival or duplicate to report. */
   private moreAcksOwed(): boolean {
-    return this.dupAcksOwed > 0 || this.sackTriggerOwed() || this.duplicateReports.length > 0;
+    return this.dupAcksOwed > 0 || this.sackTriggers.length > 0 || this.duplicateReports.length > 0;
   }
 
   /** A D-SACK block to report (RFC 2883); past a bound, the latest replaces the last one kept. */
@@ -1864,11 +1872,6 @@ export class Connection {
     const reports = this.duplicateReports;
     if (reports.length < MAX_DUPLICATE_REPORTS) reports.push(block);
     else reports[reports.length - 1] = block;
-  }
-
-  /** Whether an out-of-order arrival of the batch is still owed an ACK. */
-  private sackTriggerOwed(): boolean {
-    return this.sackTriggers.length > 0;
   }
 
   /**
@@ -1889,7 +1892,7 @@ export class Connection {
     for (const block of trigger.blocks) {
       if (blocks.length === 4) break;
       // A FIN that came later in the batch goes in the block of the run it ends, as heldBlock puts it.
-      blocks.push(block.right === this.pendingFinSeq ? { left: block.left, right: seqAdd(block.right, 1) } : block);
+      blocks.push({ left: block.left, right: this.withHeldFin(block.right) });
     }
     const segment = this.buildSegment(this.sndMax, TcpFlag.ACK, EMPTY, { sack: blocks }, trigger.ack);
     if (this.dupAcksOwed > 0) this.dupAcksOwed--;
